@@ -1,0 +1,66 @@
+import { Inject, Injectable, Logger, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard, type IAuthModuleOptions } from '@nestjs/passport';
+import { InsufficientPermissionsError } from '../errors/insufficient-permissions.error';
+import { TokenError } from '../errors/token.error';
+import { REQUIRED_ROLES_METADATA, STATS_JWT_STRATEGY, STATS_RESOLVED_OPTIONS } from '../stats.constants';
+import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import { rolesHeld } from './roles';
+
+/**
+ * Admits a request only with a valid bearer JWT (else 401) holding every required role (else 403):
+ * `auth.requiredRoles`, or those given with {@link RequireRoles}. The reason of a refusal is logged,
+ * never sent. Hosts can put it on their own routes.
+ */
+@Injectable()
+export class StatsAuthGuard extends AuthGuard(STATS_JWT_STRATEGY) {
+  private readonly logger = new Logger('StatsModule');
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(STATS_RESOLVED_OPTIONS) private readonly statsOptions: ResolvedStatsOptions,
+  ) {
+    super();
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    await super.canActivate(context); // throws TokenError through handleRequest
+    const request = context.switchToHttp().getRequest();
+    const required =
+      this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_ROLES_METADATA, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? this.statsOptions.auth.requiredRoles;
+    const held = rolesHeld(request.user, this.statsOptions.auth.rolesClaim);
+    const missing = required.filter((role) => !held.has(role));
+    if (missing.length > 0) {
+      this.logger.warn(
+        `Refused ${request.method} ${request.path}: token of subject ${JSON.stringify(request.user?.sub ?? null)} ` +
+          `lacks role(s) ${missing.join(', ')} under claim "${this.statsOptions.auth.rolesClaim}"`,
+      );
+      throw new InsufficientPermissionsError();
+    }
+    return true;
+  }
+
+  /** Stateless whatever the host's PassportModule defaults are: no session, claims on `request.user`. */
+  override getAuthenticateOptions(): IAuthModuleOptions {
+    return { session: false, property: 'user' };
+  }
+
+  override handleRequest<TUser>(error: unknown, user: TUser, info: unknown, context: ExecutionContext): TUser {
+    if (error || !user) {
+      const request = context.switchToHttp().getRequest();
+      const presented = typeof request.headers?.authorization === 'string';
+      const reason = describe(error ?? info) ?? 'no bearer token';
+      this.logger.warn(`Refused ${request.method} ${request.path}: ${presented ? reason : 'no Authorization header'}`);
+      throw new TokenError(presented);
+    }
+    return user;
+  }
+}
+
+function describe(problem: unknown): string | undefined {
+  if (problem instanceof Error) return `${problem.name}: ${problem.message}`;
+  return problem === undefined || problem === null ? undefined : String(problem);
+}

@@ -1,0 +1,29 @@
+import { Controller, Get, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { StatsAuthGuard } from '../auth/stats-auth.guard';
+import { StatsExceptionFilter } from '../errors/stats-exception.filter';
+import { AcceptGuard, negotiatedMediaType } from './accept.guard';
+import { DashboardService } from './dashboard.service';
+
+/**
+ * `GET /stats/active-sessions/dashboard`. Guards run in the documented order (401, 403, then 406);
+ * the filter gives every error the `{ id, message }` body, on this controller only.
+ */
+@Controller('stats/active-sessions')
+@UseGuards(StatsAuthGuard, AcceptGuard)
+@UseFilters(StatsExceptionFilter)
+export class DashboardController {
+  constructor(private readonly dashboard: DashboardService) {}
+
+  @Get('dashboard')
+  async getDashboard(@Req() request: Request, @Res() response: Response): Promise<void> {
+    const json = await this.dashboard.getDashboardJson();
+    // The cached bytes go out as they are: res.json would serialise again and hash them for an ETag.
+    response.status(200);
+    response.setHeader('Content-Type', `${negotiatedMediaType(request)}; charset=utf-8`);
+    response.setHeader('Content-Length', json.length);
+    response.setHeader('Cache-Control', 'no-store'); // the body lists client IP addresses
+    response.setHeader('Vary', 'Accept, Authorization');
+    response.end(json);
+  }
+}

@@ -1,0 +1,9 @@
+import { HttpStatus } from '@nestjs/common';
+import { StatsApiError } from './stats-api.error';
+
+/** 403: the token is valid but lacks a required role. */
+export class InsufficientPermissionsError extends StatsApiError {
+  constructor() {
+    super(HttpStatus.FORBIDDEN, 'forbidden', 'Insufficient permissions to access this resource.');
+  }
+}

@@ -1,0 +1,9 @@
+import { HttpStatus } from '@nestjs/common';
+import { StatsApiError } from './stats-api.error';
+
+/** 406: the `Accept` header admits none of the media types the route can send. */
+export class NotAcceptableError extends StatsApiError {
+  constructor() {
+    super(HttpStatus.NOT_ACCEPTABLE, 'not_acceptable', "Invalid 'Accept' header.");
+  }
+}

@@ -1,0 +1,44 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { GeoService } from '../geo/geo.service';
+import type { SessionStore } from '../sessions/session-store.interface';
+import { SESSION_STORE } from '../stats.constants';
+
+/** A store that does not answer within this bound counts as down. */
+const PING_TIMEOUT_MS = 2000;
+
+/**
+ * Terminus health indicator: up when the GeoIP data is loaded and the session store answers.
+ * `health.check([() => stats.isHealthy('stats')])`.
+ */
+@Injectable()
+export class StatsHealthIndicator {
+  constructor(
+    private readonly healthIndicators: HealthIndicatorService,
+    private readonly geo: GeoService,
+    @Inject(SESSION_STORE) private readonly store: SessionStore,
+  ) {}
+
+  async isHealthy(key = 'stats'): Promise<HealthIndicatorResult> {
+    const indicator = this.healthIndicators.check(key);
+    const geo = this.geo.isReady() ? 'up' : 'down';
+    let store = 'up';
+    let storeError: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.store.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (error) {
+      store = 'down';
+      storeError = (error as Error).message;
+    } finally {
+      clearTimeout(timer);
+    }
+    const details: Record<string, string> = storeError ? { geo, store, storeError } : { geo, store };
+    return geo === 'up' && store === 'up' ? indicator.up(details) : indicator.down(details);
+  }
+}

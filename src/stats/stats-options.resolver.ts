@@ -1,0 +1,268 @@
+import { createPublicKey, KeyObject } from 'node:crypto';
+import { validRange } from 'semver';
+import { StatsConfigurationError } from './errors/stats-configuration.error';
+import type {
+  StatsModuleOptions,
+  StatsRedisOptions,
+  StatsVersionPolicyOptions,
+} from './stats-options.interface';
+import type { SessionSource } from './sessions/session.types';
+import type { SessionStore } from './sessions/session-store.interface';
+
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
+export const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+export const EC_ALGORITHMS = ['ES256', 'ES384', 'ES512'];
+const EC_ALGORITHM_BY_CURVE: Record<string, string> = {
+  prime256v1: 'ES256',
+  secp384r1: 'ES384',
+  secp521r1: 'ES512',
+};
+/** Below this, an HMAC secret is brute-forceable offline from any token it signed (RFC 7518 3.2). */
+const MIN_SECRET_LENGTH = 32;
+
+export type VerificationKey =
+  | { kind: 'secret'; secret: string }
+  | { kind: 'publicKey'; pem: string; key: KeyObject }
+  | { kind: 'jwks'; uri: string };
+
+export interface ResolvedAuthOptions {
+  key: VerificationKey;
+  algorithms: string[];
+  issuer?: string;
+  audience?: string | string[];
+  rolesClaim: string;
+  requiredRoles: string[];
+  clockToleranceSeconds: number;
+}
+
+export interface ResolvedSessionsOptions {
+  ttlSeconds: number;
+  sources: SessionSource[];
+  sourceTimeoutMs: number;
+  redis?: Required<Pick<StatsRedisOptions, 'keyPrefix' | 'commandTimeoutMs'>> & StatsRedisOptions;
+  store?: SessionStore;
+}
+
+export interface ResolvedStatsOptions {
+  auth: ResolvedAuthOptions;
+  sessions: ResolvedSessionsOptions;
+  versionPolicy: StatsVersionPolicyOptions;
+  acceptedMediaTypes: string[];
+  tracking: { userProperty: string; sessionIdClaim: string; clientVersionHeader: string };
+}
+
+/**
+ * Checks the host's options once, at start-up, and fills in the defaults. Every problem throws a
+ * {@link StatsConfigurationError} naming the option, so a misconfigured deployment never starts.
+ */
+export function resolveStatsOptions(options: StatsModuleOptions | undefined): ResolvedStatsOptions {
+  if (!isObject(options)) fail('(root)', 'must be an object with at least "auth" and "versionPolicy"');
+  return {
+    auth: resolveAuth(options.auth),
+    sessions: resolveSessions(options.sessions),
+    versionPolicy: resolveVersionPolicy(options.versionPolicy),
+    acceptedMediaTypes: resolveMediaTypes(options.acceptedMediaTypes),
+    tracking: {
+      userProperty: nonEmptyString('tracking.userProperty', options.tracking?.userProperty, 'user'),
+      sessionIdClaim: nonEmptyString('tracking.sessionIdClaim', options.tracking?.sessionIdClaim, 'sid'),
+      clientVersionHeader: nonEmptyString(
+        'tracking.clientVersionHeader',
+        options.tracking?.clientVersionHeader,
+        'X-Client-Version',
+      ).toLowerCase(),
+    },
+  };
+}
+
+function resolveAuth(auth: StatsModuleOptions['auth'] | undefined): ResolvedAuthOptions {
+  if (!isObject(auth)) fail('auth', 'is required: give auth.secret, auth.publicKey or auth.jwksUri');
+  const key = resolveKey(auth);
+  const keyAlgorithms = algorithmsFor(key);
+  let algorithms = keyAlgorithms;
+  if (auth.algorithms !== undefined) {
+    if (!Array.isArray(auth.algorithms) || auth.algorithms.length === 0) {
+      fail('auth.algorithms', 'must be a non-empty list of JWT algorithms');
+    }
+    for (const algorithm of auth.algorithms) {
+      if (!keyAlgorithms.includes(algorithm)) {
+        fail(
+          'auth.algorithms',
+          `contains "${algorithm}", which the configured ${key.kind} cannot verify; allowed: ${keyAlgorithms.join(', ')}`,
+        );
+      }
+    }
+    algorithms = [...auth.algorithms];
+  }
+
+  const requiredRoles = auth.requiredRoles ?? ['stats:read'];
+  if (
+    !Array.isArray(requiredRoles) ||
+    requiredRoles.length === 0 ||
+    requiredRoles.some((role) => typeof role !== 'string' || role.trim() === '')
+  ) {
+    fail('auth.requiredRoles', 'must be a non-empty list of non-empty role names');
+  }
+  const audience = auth.audience;
+  if (
+    audience !== undefined &&
+    !(typeof audience === 'string' && audience !== '') &&
+    !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a !== ''))
+  ) {
+    fail('auth.audience', 'must be a non-empty string or a non-empty list of strings');
+  }
+  const clockToleranceSeconds = auth.clockToleranceSeconds ?? 5;
+  if (!Number.isFinite(clockToleranceSeconds) || clockToleranceSeconds < 0 || clockToleranceSeconds > 300) {
+    fail('auth.clockToleranceSeconds', 'must be a number of seconds between 0 and 300');
+  }
+  return {
+    key,
+    algorithms,
+    issuer: auth.issuer === undefined ? undefined : nonEmptyString('auth.issuer', auth.issuer),
+    audience,
+    rolesClaim: nonEmptyString('auth.rolesClaim', auth.rolesClaim, 'roles'),
+    requiredRoles: [...requiredRoles],
+    clockToleranceSeconds,
+  };
+}
+
+function resolveKey(auth: StatsModuleOptions['auth']): VerificationKey {
+  const given = (['secret', 'publicKey', 'jwksUri'] as const).filter(
+    (name) => auth[name] !== undefined && auth[name] !== null && auth[name] !== '',
+  );
+  if (given.length === 0) fail('auth', 'needs key material: give auth.secret, auth.publicKey or auth.jwksUri');
+  if (given.length > 1) {
+    fail(`auth.${given[1]}`, `conflicts with auth.${given[0]}: give exactly one kind of key`);
+  }
+  if (auth.secret !== undefined && auth.secret !== '') {
+    if (typeof auth.secret !== 'string' || auth.secret.length < MIN_SECRET_LENGTH) {
+      fail('auth.secret', `must be a string of at least ${MIN_SECRET_LENGTH} characters`);
+    }
+    return { kind: 'secret', secret: auth.secret };
+  }
+  if (auth.publicKey !== undefined && auth.publicKey !== '') {
+    let key: KeyObject;
+    try {
+      key = createPublicKey(String(auth.publicKey));
+    } catch (error) {
+      fail('auth.publicKey', `is not a readable PEM public key (${(error as Error).message})`);
+    }
+    if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss' && key.asymmetricKeyType !== 'ec') {
+      fail('auth.publicKey', `is a ${key.asymmetricKeyType} key; RSA and EC keys are supported`);
+    }
+    return { kind: 'publicKey', pem: String(auth.publicKey), key };
+  }
+  let url: URL;
+  try {
+    url = new URL(String(auth.jwksUri));
+  } catch {
+    fail('auth.jwksUri', 'is not a valid URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('auth.jwksUri', 'must be an http(s) URL');
+  return { kind: 'jwks', uri: url.toString() };
+}
+
+/** The algorithms a key can verify. HMAC is never allowed with a public key (algorithm confusion). */
+function algorithmsFor(key: VerificationKey): string[] {
+  switch (key.kind) {
+    case 'secret':
+      return HMAC_ALGORITHMS;
+    case 'jwks':
+      return [...RSA_ALGORITHMS, ...EC_ALGORITHMS];
+    case 'publicKey': {
+      if (key.key.asymmetricKeyType === 'ec') {
+        const curve = key.key.asymmetricKeyDetails?.namedCurve ?? '';
+        const algorithm = EC_ALGORITHM_BY_CURVE[curve];
+        if (!algorithm) fail('auth.publicKey', `uses the curve "${curve}", which JWT does not define`);
+        return [algorithm];
+      }
+      return key.key.asymmetricKeyType === 'rsa-pss' ? RSA_ALGORITHMS.filter((a) => a.startsWith('PS')) : RSA_ALGORITHMS;
+    }
+  }
+}
+
+function resolveSessions(sessions: StatsModuleOptions['sessions']): ResolvedSessionsOptions {
+  if (sessions !== undefined && !isObject(sessions)) fail('sessions', 'must be an object');
+  const ttlSeconds = sessions?.ttlSeconds ?? 300;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400 * 30) {
+    fail('sessions.ttlSeconds', 'must be a whole number of seconds between 1 and 2592000');
+  }
+  const sourceTimeoutMs = sessions?.sourceTimeoutMs ?? 10_000;
+  if (!Number.isFinite(sourceTimeoutMs) || sourceTimeoutMs <= 0) {
+    fail('sessions.sourceTimeoutMs', 'must be a positive number of milliseconds');
+  }
+  const sources = sessions?.sources ?? [];
+  if (!Array.isArray(sources)) fail('sessions.sources', 'must be a list of SessionSource objects');
+  sources.forEach((source, index) => {
+    if (!isObject(source) || typeof source.listActiveSessions !== 'function') {
+      fail(`sessions.sources[${index}]`, 'must have a listActiveSessions() method');
+    }
+  });
+  const store = sessions?.store;
+  if (store !== undefined && (!isObject(store) || typeof (store as SessionStore).upsert !== 'function')) {
+    fail('sessions.store', 'must implement the SessionStore interface');
+  }
+  return { ttlSeconds, sourceTimeoutMs, sources: [...sources], redis: resolveRedis(sessions?.redis), store };
+}
+
+function resolveRedis(redis: StatsRedisOptions | undefined): ResolvedSessionsOptions['redis'] {
+  if (redis === undefined) return undefined;
+  if (!isObject(redis)) fail('sessions.redis', 'must be an object with "url" or "client"');
+  if ((redis.url === undefined || redis.url === '') === (redis.client === undefined)) {
+    fail('sessions.redis', 'needs exactly one of sessions.redis.url and sessions.redis.client');
+  }
+  if (redis.url !== undefined && redis.url !== '') {
+    let url: URL | undefined;
+    try {
+      url = new URL(redis.url);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !['redis:', 'rediss:'].includes(url.protocol)) {
+      fail('sessions.redis.url', 'must be a redis:// or rediss:// URL');
+    }
+  }
+  const commandTimeoutMs = redis.commandTimeoutMs ?? 2000;
+  if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) {
+    fail('sessions.redis.commandTimeoutMs', 'must be a positive number of milliseconds');
+  }
+  return {
+    ...redis,
+    keyPrefix: nonEmptyString('sessions.redis.keyPrefix', redis.keyPrefix, 'stats:sessions:'),
+    commandTimeoutMs,
+  };
+}
+
+function resolveVersionPolicy(policy: StatsVersionPolicyOptions | undefined): StatsVersionPolicyOptions {
+  if (!isObject(policy)) fail('versionPolicy', 'is required: give versionPolicy.full and versionPolicy.partial');
+  for (const name of ['full', 'partial'] as const) {
+    const range = policy[name];
+    if (typeof range !== 'string' || range.trim() === '' || validRange(range) === null) {
+      fail(`versionPolicy.${name}`, `must be a semver range such as ">=6.0.0" (got ${JSON.stringify(range)})`);
+    }
+  }
+  return { full: policy.full.trim(), partial: policy.partial.trim() };
+}
+
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
+
+function resolveMediaTypes(types: string[] | undefined): string[] {
+  const accepted = types ?? [];
+  if (!Array.isArray(accepted) || accepted.some((type) => typeof type !== 'string' || !MEDIA_TYPE.test(type))) {
+    fail('acceptedMediaTypes', 'must be a list of media types such as "application/vnd.example.stats-v1+json"');
+  }
+  return ['application/json', ...accepted.map((type) => type.toLowerCase())];
+}
+
+function nonEmptyString(option: string, value: unknown, fallback?: string): string {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') fail(option, 'must be a non-empty string');
+  return value.trim();
+}
+
+function isObject(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null;
+}
+
+function fail(option: string, problem: string): never {
+  throw new StatsConfigurationError(option, problem);
+}

@@ -1,0 +1,17 @@
+/** Injection token of the options as the host passed them to forRoot / forRootAsync. */
+export const STATS_MODULE_OPTIONS = Symbol('STATS_MODULE_OPTIONS');
+
+/** Injection token of the validated options, with every default filled in. */
+export const STATS_RESOLVED_OPTIONS = Symbol('STATS_RESOLVED_OPTIONS');
+
+/** Injection token of the {@link SessionStore} that keeps the module's own sessions. */
+export const SESSION_STORE = Symbol('SESSION_STORE');
+
+/**
+ * Name of the module's passport strategy. It is deliberately not `jwt`, so a host that already
+ * registered a `jwt` strategy with its own key keeps it.
+ */
+export const STATS_JWT_STRATEGY = 'stats-active-sessions-jwt';
+
+/** Metadata key written by {@link RequireRoles}. */
+export const REQUIRED_ROLES_METADATA = 'stats:required-roles';
