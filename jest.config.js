@@ -1,7 +1,7 @@
 /** Unit specs live next to the code; end-to-end specs (supertest over HTTP) live in test/. */
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': 'ts-jest' },
   testEnvironment: 'node',
 };
 

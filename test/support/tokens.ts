@@ -1,0 +1,12 @@
+import { sign, type SignOptions } from 'jsonwebtoken';
+
+/** HMAC secret the e2e apps are configured with (test only). */
+export const TEST_SECRET = 'test-secret-of-at-least-thirty-two-characters';
+
+export function tokenFor(claims: Record<string, unknown> = { roles: ['stats:read'] }, options: SignOptions = {}): string {
+  return sign({ sub: 'admin-1', ...claims }, TEST_SECRET, { algorithm: 'HS256', expiresIn: '5m', ...options });
+}
+
+export function bearer(claims?: Record<string, unknown>, options?: SignOptions): string {
+  return `Bearer ${tokenFor(claims, options)}`;
+}
