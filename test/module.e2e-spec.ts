@@ -1,0 +1,157 @@
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  NotFoundException,
+  UseGuards,
+  UseInterceptors,
+  type CanActivate,
+  type ExecutionContext,
+  type INestApplication,
+} from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { SessionsService, SessionTrackingInterceptor, StatsModule, StatsConfigurationError } from '../src/stats';
+import { DASHBOARD, DEFAULT_OPTIONS } from './support/stats-app';
+import { bearer, TEST_SECRET } from './support/tokens';
+
+/** Stands for the host's own authentication: puts verified claims on request.user. */
+@Injectable()
+class HostAuthGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest();
+    const sid = request.headers['x-test-sid'];
+    if (sid) request.user = { sub: 'user-1', sid };
+    return true;
+  }
+}
+
+@Controller('orders')
+class HostOrdersController {
+  @Get()
+  list() {
+    return [{ id: 1 }];
+  }
+
+  @Get('missing')
+  missing() {
+    throw new NotFoundException('No such order');
+  }
+
+  @Get('boom')
+  boom() {
+    throw new Error('host failure');
+  }
+}
+
+@Controller('api')
+@UseGuards(HostAuthGuard)
+@UseInterceptors(SessionTrackingInterceptor)
+class HostApiController {
+  @Get('ping')
+  ping() {
+    return { pong: true };
+  }
+}
+
+@Module({
+  imports: [StatsModule.forRoot(DEFAULT_OPTIONS)],
+  controllers: [HostOrdersController, HostApiController],
+  providers: [HostAuthGuard],
+})
+class HostModule {}
+
+describe('StatsModule in a host application', () => {
+  let app: INestApplication;
+
+  afterEach(async () => {
+    await app?.close();
+  });
+
+  async function boot(module: unknown, configure?: (app: NestExpressApplication) => void) {
+    const moduleRef = await Test.createTestingModule({ imports: [module as never] }).compile();
+    app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+    configure?.(app as NestExpressApplication);
+    await app.init();
+    return app;
+  }
+
+  it("leaves the host's other routes as they were: no global guard, filter, pipe or interceptor", async () => {
+    await boot(HostModule);
+    const server = app.getHttpServer();
+    await request(server).get('/orders').expect(200, [{ id: 1 }]);
+    // Nest's own error format, not the module's { id, message }.
+    await request(server)
+      .get('/orders/missing')
+      .expect(404, { message: 'No such order', error: 'Not Found', statusCode: 404 });
+    await request(server).get('/orders/boom').expect(500, { statusCode: 500, message: 'Internal server error' });
+    await request(server).get('/orders').set('Accept', 'text/html').expect(200);
+  });
+
+  it("records sessions from the host's authenticated traffic: id claim, client IP through trust proxy, version header", async () => {
+    await boot(HostModule, (express) => express.set('trust proxy', 1));
+    const server = app.getHttpServer();
+    await request(server)
+      .get('/api/ping')
+      .set('X-Test-Sid', 'session-42')
+      .set('X-Forwarded-For', '85.228.0.1')
+      .set('X-Client-Version', '6.1.2-32120-release')
+      .expect(200, { pong: true });
+    await request(server).get('/api/ping').expect(200); // anonymous: no session
+    await new Promise((resolve) => setImmediate(resolve));
+    const { body } = await request(server).get(DASHBOARD).set('Authorization', bearer()).expect(200);
+    expect(body.totalCount).toBe(1);
+    expect(body.geoIpData).toEqual([expect.objectContaining({ countryCode: 'SE', ips: ['85.228.0.1'] })]);
+    expect(body.versions).toEqual({ '6.1.2-32120-release': { supportStatus: 'full', sessionCount: 1 } });
+  });
+
+  it('ignores X-Forwarded-For unless the host trusts its proxy', async () => {
+    await boot(HostModule);
+    const server = app.getHttpServer();
+    await request(server).get('/api/ping').set('X-Test-Sid', 's').set('X-Forwarded-For', '85.228.0.1').expect(200);
+    await new Promise((resolve) => setImmediate(resolve));
+    const { body } = await request(server).get(DASHBOARD).set('Authorization', bearer()).expect(200);
+    expect(body.totalCount).toBe(1);
+    expect(body.geoIpData).toEqual([]); // the loopback peer, which has no location
+  });
+
+  it('takes its options from forRootAsync with an injected ConfigService', async () => {
+    @Module({
+      imports: [
+        ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ SECRET: TEST_SECRET, FULL: '>=2.0.0' })] }),
+        StatsModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [ConfigService],
+          useFactory: (config: ConfigService) => ({
+            auth: { secret: config.getOrThrow('SECRET'), requiredRoles: ['ops'] },
+            versionPolicy: { full: config.getOrThrow('FULL'), partial: '>=1.0.0' },
+          }),
+        }),
+      ],
+    })
+    class AsyncHostModule {}
+    await boot(AsyncHostModule);
+    await app.get(SessionsService).touch({ id: 'a', ip: '8.8.8.8', clientVersion: '2.0.0' });
+    const server = app.getHttpServer();
+    await request(server).get(DASHBOARD).set('Authorization', bearer({ roles: ['stats:read'] })).expect(403);
+    const { body } = await request(server).get(DASHBOARD).set('Authorization', bearer({ roles: ['ops'] })).expect(200);
+    expect(body.versions).toEqual({ '2.0.0': { supportStatus: 'full', sessionCount: 1 } });
+  });
+
+  it.each([
+    [{ ...DEFAULT_OPTIONS, versionPolicy: { full: 'not a range', partial: '>=1.0.0' } }, 'versionPolicy.full'],
+    [{ ...DEFAULT_OPTIONS, versionPolicy: { full: '>=1.0.0' } }, 'versionPolicy.partial'],
+    [{ auth: DEFAULT_OPTIONS.auth }, 'versionPolicy'],
+    [{ ...DEFAULT_OPTIONS, sessions: { ttlSeconds: 0 } }, 'sessions.ttlSeconds'],
+    [{ ...DEFAULT_OPTIONS, auth: {} }, 'auth'],
+  ])('refuses to start with %j, naming %s', async (options, option) => {
+    const starting = Test.createTestingModule({ imports: [StatsModule.forRoot(options as never)] }).compile();
+    await expect(starting).rejects.toThrow(StatsConfigurationError);
+    await expect(
+      Test.createTestingModule({ imports: [StatsModule.forRoot(options as never)] }).compile(),
+    ).rejects.toThrow(`StatsModule option "${option}"`);
+  });
+});
