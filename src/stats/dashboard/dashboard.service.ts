@@ -1,46 +1,46 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SourceTimeoutError } from '../errors/source-timeout.error';
-import { GeoService, type GeoLocation } from '../geo/geo.service';
+import { GeoService } from '../geo/geo.service';
 import { storedSessionFromSource, type SourceRecordProblem } from '../sessions/session-input';
-import type { SessionStore } from '../sessions/session-store.interface';
+import type { SessionAggregates, SessionStore } from '../sessions/session-store.interface';
 import type { ActiveSession, SessionSource } from '../sessions/session.types';
 import { SESSION_STORE, STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
 import { VersionPolicyService } from '../versions/version-policy.service';
-import type { ClientVersionSupport, DashboardSessionsDto, SessionGeoData } from './dashboard.dto';
+import type { DashboardSessionsDto } from './dashboard.dto';
+import { LocationTally } from './location-tally';
 
-/** The figures a dashboard is built from. */
+/** The figures of one dashboard, captured together so that the version counts add up to the total. */
 interface Tally {
+  revision?: string;
   totalCount: number;
   sessionsByIp: ReadonlyMap<string, number>;
   sessionsByVersion: ReadonlyMap<string, number>;
 }
 
-/** A built dashboard: `versions` as ordered pairs, since an object would move numeric keys first. */
-interface Dashboard {
-  totalCount: number;
-  geoIpData: SessionGeoData[];
-  versions: Array<[string, ClientVersionSupport]>;
-}
+const COMMA = Buffer.from(',');
 
 /**
  * Composes the dashboard from the session store (and the host's sources), GeoService and
  * VersionPolicyService. The serialised body is cached per store revision, so polling admin UIs
- * cost one cheap revision check until a session comes, changes or goes; concurrent requests share
- * one computation.
+ * cost one cheap revision check until a session comes, changes or goes. One computation runs at a
+ * time and concurrent requests share it; it updates the locations incrementally.
  */
 @Injectable()
 export class DashboardService {
   private readonly logger = new Logger('StatsModule');
+  private readonly locations: LocationTally;
   private cached: { revision: string; json: Buffer } | null = null;
-  private pending = new Map<string, Promise<Buffer>>();
+  private computation: Promise<Buffer> | null = null;
 
   constructor(
     @Inject(SESSION_STORE) private readonly store: SessionStore,
-    private readonly geo: GeoService,
+    geo: GeoService,
     private readonly versionPolicy: VersionPolicyService,
     @Inject(STATS_RESOLVED_OPTIONS) private readonly options: ResolvedStatsOptions,
-  ) {}
+  ) {
+    this.locations = new LocationTally(geo);
+  }
 
   /** The dashboard as a plain object. */
   async getDashboard(): Promise<DashboardSessionsDto> {
@@ -49,31 +49,34 @@ export class DashboardService {
 
   /** The dashboard serialised as JSON (UTF-8), exactly as the route sends it. */
   async getDashboardJson(): Promise<Buffer> {
+    const withSources = this.options.sessions.sources.length > 0;
+    for (;;) {
+      if (!withSources) {
+        const revision = await this.store.revision(Date.now());
+        if (this.cached?.revision === revision) return this.cached.json;
+      }
+      if (!this.computation) {
+        this.computation = this.compute(withSources).finally(() => (this.computation = null));
+        return this.computation;
+      }
+      // Sources have no revision: share the computation under way. Otherwise wait for it, then
+      // check whether it covered the revision this request must reflect.
+      if (withSources) return this.computation;
+      await this.computation.catch(() => undefined);
+    }
+  }
+
+  private async compute(withSources: boolean): Promise<Buffer> {
     const now = Date.now();
-    if (this.options.sessions.sources.length > 0) {
-      // Sources have no revision to cache by: concurrent requests still share one computation.
-      return this.shared('sources', () => this.computeWithSources(now));
-    }
-    const revision = await this.store.revision(now);
-    if (this.cached?.revision === revision) return this.cached.json;
-    return this.shared(`store:${revision}`, async () => {
-      const aggregates = await this.store.aggregates(now);
-      const json = serialize(this.build(aggregates));
-      this.cached = { revision: aggregates.revision, json };
-      return json;
-    });
+    const tally = withSources ? await this.mergeSources(now) : snapshot(await this.store.aggregates(now));
+    await this.locations.sync(tally.sessionsByIp);
+    const json = this.serialise(tally);
+    if (tally.revision !== undefined) this.cached = { revision: tally.revision, json };
+    return json;
   }
 
-  private shared(key: string, compute: () => Promise<Buffer>): Promise<Buffer> {
-    let pending = this.pending.get(key);
-    if (!pending) {
-      pending = compute().finally(() => this.pending.delete(key));
-      this.pending.set(key, pending);
-    }
-    return pending;
-  }
-
-  private async computeWithSources(now: number): Promise<Buffer> {
+  /** The store's sessions merged with the host's sources: one per id, the newest sighting wins. */
+  private async mergeSources(now: number): Promise<Tally> {
     const [aggregates, reported] = await Promise.all([this.store.aggregates(now), this.collectSources(now)]);
     const sessionsByIp = new Map(aggregates.sessionsByIp);
     const sessionsByVersion = new Map(aggregates.sessionsByVersion);
@@ -91,7 +94,7 @@ export class DashboardService {
       if (session.ip !== null) add(sessionsByIp, session.ip, 1);
       add(sessionsByVersion, session.clientVersion, 1);
     }
-    return serialize(this.build({ totalCount, sessionsByIp, sessionsByVersion }));
+    return { totalCount, sessionsByIp, sessionsByVersion };
   }
 
   /** Every session the host's sources report, one per id (the newest sighting wins). */
@@ -122,34 +125,31 @@ export class DashboardService {
     return sessions;
   }
 
-  private build({ totalCount, sessionsByIp, sessionsByVersion }: Tally): Dashboard {
-    const byLocation = new Map<GeoLocation, SessionGeoData>();
-    for (const [ip, count] of sessionsByIp) {
-      const location = this.geo.locate(ip);
-      if (!location) continue; // private, reserved or unknown: counted in totalCount only
-      let entry = byLocation.get(location);
-      if (!entry) {
-        entry = { sessionCount: 0, ...location, ips: [] };
-        byLocation.set(location, entry);
-      }
-      entry.sessionCount += count;
-      entry.ips.push(ip);
-    }
-    const geoIpData = [...byLocation.values()].sort(
-      (a, b) =>
-        b.sessionCount - a.sessionCount ||
-        compareText(a.countryCode, b.countryCode) ||
-        a.latitude - b.latitude ||
-        a.longitude - b.longitude,
+  /** The body in the documented field order; versions newest first, kept in order as pairs. */
+  private serialise({ totalCount, sessionsByVersion }: Tally): Buffer {
+    const versions = [...sessionsByVersion.keys()].sort(this.versionPolicy.compareNewestFirst).map(
+      (version) =>
+        `${JSON.stringify(version)}:{"supportStatus":"${this.versionPolicy.supportStatus(version)}",` +
+        `"sessionCount":${sessionsByVersion.get(version)}}`,
     );
-    const versions = [...sessionsByVersion.keys()]
-      .sort(this.versionPolicy.compareNewestFirst)
-      .map((version): [string, ClientVersionSupport] => [
-        version,
-        { supportStatus: this.versionPolicy.supportStatus(version), sessionCount: sessionsByVersion.get(version)! },
-      ]);
-    return { totalCount, geoIpData, versions };
+    const parts: Buffer[] = [Buffer.from(`{"totalCount":${totalCount},"geoIpData":[`)];
+    this.locations.serialised().forEach((location, index) => {
+      if (index > 0) parts.push(COMMA);
+      parts.push(location);
+    });
+    parts.push(Buffer.from(`],"versions":{${versions.join(',')}}}`));
+    return Buffer.concat(parts);
   }
+}
+
+/** Copies what a live store may change while the locations are synced in slices. */
+function snapshot(aggregates: SessionAggregates): Tally {
+  return {
+    revision: aggregates.revision,
+    totalCount: aggregates.totalCount,
+    sessionsByIp: aggregates.sessionsByIp,
+    sessionsByVersion: new Map(aggregates.sessionsByVersion),
+  };
 }
 
 async function listWithin(source: SessionSource, timeoutMs: number): Promise<Iterable<ActiveSession>> {
@@ -169,33 +169,8 @@ async function listWithin(source: SessionSource, timeoutMs: number): Promise<Ite
   }
 }
 
-/** Writes the body once per change, in the documented field order, keeping the version order. */
-function serialize({ totalCount, geoIpData, versions }: Dashboard): Buffer {
-  const parts: string[] = [`{"totalCount":${totalCount},"geoIpData":[`];
-  geoIpData.forEach((entry, index) => {
-    parts.push(
-      `${index ? ',' : ''}{"sessionCount":${entry.sessionCount},"latitude":${entry.latitude},` +
-        `"longitude":${entry.longitude},"countryCode":${JSON.stringify(entry.countryCode)},` +
-        `"continentCode":${JSON.stringify(entry.continentCode)},"ips":${JSON.stringify(entry.ips)}}`,
-    );
-  });
-  parts.push('],"versions":{');
-  versions.forEach(([version, support], index) => {
-    parts.push(
-      `${index ? ',' : ''}${JSON.stringify(version)}:{"supportStatus":"${support.supportStatus}",` +
-        `"sessionCount":${support.sessionCount}}`,
-    );
-  });
-  parts.push('}}');
-  return Buffer.from(parts.join(''), 'utf8');
-}
-
 function add(counts: Map<string, number>, key: string, delta: number): void {
   const count = (counts.get(key) ?? 0) + delta;
   if (count <= 0) counts.delete(key);
   else counts.set(key, count);
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

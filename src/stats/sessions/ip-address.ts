@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import * as ipaddr from 'ipaddr.js';
 
 /**
@@ -8,8 +9,8 @@ import * as ipaddr from 'ipaddr.js';
 export function normalizeIp(raw: unknown): string | null {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 64) return null;
   const text = raw.trim();
-  // Reject the legacy IPv4 notations (octal, hex, fewer than four parts) that ipaddr.parse allows.
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text).toString();
+  // Node accepts only canonical dotted quads here (no octal, hex or short forms): the common case needs no parse.
+  if (isIPv4(text)) return text;
   if (!ipaddr.IPv6.isValid(text)) return null;
   const address = ipaddr.IPv6.parse(text);
   return address.isIPv4MappedAddress() ? address.toIPv4Address().toString() : address.toString();

@@ -83,6 +83,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   /** Drops every session not seen since `now - ttl`, in slices so a mass expiry never blocks the loop. */
   expire(now: number): Promise<void> {
+    if (this.oldestSecond > Math.floor((now - this.ttlMs) / 1000)) return Promise.resolve(); // nothing due
     if (!this.sweeping) {
       this.sweeping = this.sweep(now).finally(() => (this.sweeping = null));
     }
