@@ -4,7 +4,9 @@ import { sign, type SignOptions } from 'jsonwebtoken';
 export const TEST_SECRET = 'test-secret-of-at-least-thirty-two-characters';
 
 export function tokenFor(claims: Record<string, unknown> = { roles: ['stats:read'] }, options: SignOptions = {}): string {
-  return sign({ sub: 'admin-1', ...claims }, TEST_SECRET, { algorithm: 'HS256', expiresIn: '5m', ...options });
+  // A token given its own `exp` claim keeps it (jsonwebtoken refuses both).
+  const expiry: SignOptions = 'exp' in claims ? {} : { expiresIn: '5m' };
+  return sign({ sub: 'admin-1', ...claims }, TEST_SECRET, { algorithm: 'HS256', ...expiry, ...options });
 }
 
 export function bearer(claims?: Record<string, unknown>, options?: SignOptions): string {

@@ -5,6 +5,7 @@ import { InsufficientPermissionsError } from '../errors/insufficient-permissions
 import { TokenError } from '../errors/token.error';
 import { REQUIRED_ROLES_METADATA, STATS_JWT_STRATEGY, STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import { bearerTokenPresented, missingTokenReason } from './bearer-token.extractor';
 import { rolesHeld } from './roles';
 
 /**
@@ -35,7 +36,7 @@ export class StatsAuthGuard extends AuthGuard(STATS_JWT_STRATEGY) {
     const missing = required.filter((role) => !held.has(role));
     if (missing.length > 0) {
       this.logger.warn(
-        `Refused ${request.method} ${request.path}: token of subject ${JSON.stringify(request.user?.sub ?? null)} ` +
+        `Refused ${request.method} ${request.path}: token of subject ${clip(JSON.stringify(request.user?.sub ?? null))} ` +
           `lacks role(s) ${missing.join(', ')} under claim "${this.statsOptions.auth.rolesClaim}"`,
       );
       throw new InsufficientPermissionsError();
@@ -51,13 +52,17 @@ export class StatsAuthGuard extends AuthGuard(STATS_JWT_STRATEGY) {
   override handleRequest<TUser>(error: unknown, user: TUser, info: unknown, context: ExecutionContext): TUser {
     if (error || !user) {
       const request = context.switchToHttp().getRequest();
-      const presented = typeof request.headers?.authorization === 'string';
-      const reason = describe(error ?? info) ?? 'no bearer token';
-      this.logger.warn(`Refused ${request.method} ${request.path}: ${presented ? reason : 'no Authorization header'}`);
-      throw new TokenError(presented);
+      const reason = missingTokenReason(request) ?? describe(error ?? info) ?? 'the token did not verify';
+      this.logger.warn(`Refused ${request.method} ${request.path}: ${clip(reason)}`);
+      throw new TokenError(bearerTokenPresented(request));
     }
     return user;
   }
+}
+
+/** Claims and parser messages can be as long as the token; the log gets their start. */
+function clip(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 function describe(problem: unknown): string | undefined {
