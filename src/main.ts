@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { sign } from 'jsonwebtoken';
 import { AppModule } from './app.module';
 import { addDemoSessions } from './example/demo-sessions';
@@ -14,13 +15,17 @@ async function bootstrap(): Promise<void> {
   if (trustProxy) app.set('trust proxy', /^\d+$/.test(trustProxy) ? Number(trustProxy) : trustProxy);
   app.enableShutdownHooks();
 
+  // The host's OpenAPI document, the StatsModule's route included: UI at /docs, JSON at /docs-json.
+  const openApi = new DocumentBuilder().setTitle('Example host').setVersion('1.0').addBearerAuth().build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
+
   const demoSessions = Number(process.env.STATS_DEMO_SESSIONS ?? 0);
   if (demoSessions > 0) await addDemoSessions(app.get(SessionsService), demoSessions);
 
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
   const logger = new Logger('Example');
-  logger.log(`Listening on http://localhost:${port}`);
+  logger.log(`Listening on http://localhost:${port} (OpenAPI: /docs)`);
   if (developmentSecret) {
     const roles = (process.env.STATS_REQUIRED_ROLES ?? 'stats:read').split(',').map((role) => role.trim());
     const token = sign({ sub: 'developer', roles }, developmentSecret, { expiresIn: '12h' });

@@ -3,6 +3,8 @@ import type { Request, Response } from 'express';
 import { StatsAuthGuard } from '../auth/stats-auth.guard';
 import { StatsExceptionFilter } from '../errors/stats-exception.filter';
 import { AcceptGuard, negotiatedMediaType } from './accept.guard';
+import { ClientVersionSupport, DashboardSessionsDto, StatsErrorDto } from './dashboard.dto';
+import { ApiDashboardRoute } from './dashboard.openapi';
 import { DashboardService } from './dashboard.service';
 
 /**
@@ -16,6 +18,7 @@ export class DashboardController {
   constructor(private readonly dashboard: DashboardService) {}
 
   @Get('dashboard')
+  @ApiDashboardRoute({ dashboard: DashboardSessionsDto, versionSupport: ClientVersionSupport, error: StatsErrorDto })
   async getDashboard(@Req() request: Request, @Res() response: Response): Promise<void> {
     const json = await this.dashboard.getDashboardJson();
     // The cached bytes go out as they are: res.json would serialise again and hash them for an ETag.
