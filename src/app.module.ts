@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
+import { AdminPageModule } from './example/admin-page.module';
 import { HealthController } from './example/health.controller';
 import { statsOptionsFromEnv } from './example/stats-options.from-env';
 import { StatsModule } from './stats';
@@ -15,6 +16,7 @@ import { StatsModule } from './stats';
       useFactory: statsOptionsFromEnv,
     }),
     TerminusModule,
+    AdminPageModule,
   ],
   controllers: [HealthController],
 })
