@@ -21,13 +21,14 @@ export function ecKeyPair(algorithm: Algorithm = 'ES256'): TestKeyPair {
   return { privateKey, publicKey, publicPem: pem(publicKey), algorithm };
 }
 
-/** Signs claims (with `sub` and a 5-minute expiry unless overridden) with the pair's private key. */
+/** Signs claims (with `sub`, and a 5-minute expiry unless `exp` is given) with the pair's private key. */
 export function signWith(
   pair: TestKeyPair,
   claims: Record<string, unknown> = { roles: ['stats:read'] },
   options: SignOptions = {},
 ): string {
-  return sign({ sub: 'admin-1', ...claims }, pair.privateKey, { algorithm: pair.algorithm, expiresIn: '5m', ...options });
+  const expiry: SignOptions = 'exp' in claims ? {} : { expiresIn: '5m' };
+  return sign({ sub: 'admin-1', ...claims }, pair.privateKey, { algorithm: pair.algorithm, ...expiry, ...options });
 }
 
 /** The public key as a JWK, as an identity provider publishes it. */

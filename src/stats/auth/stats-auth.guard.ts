@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type ExecutionContext } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, type IAuthModuleOptions } from '@nestjs/passport';
 import { InsufficientPermissionsError } from '../errors/insufficient-permissions.error';
+import { KeySetUnavailableError } from '../errors/key-set-unavailable.error';
 import { TokenError } from '../errors/token.error';
 import { REQUIRED_ROLES_METADATA, STATS_JWT_STRATEGY, STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
@@ -52,6 +53,9 @@ export class StatsAuthGuard extends AuthGuard(STATS_JWT_STRATEGY) {
   override handleRequest<TUser>(error: unknown, user: TUser, info: unknown, context: ExecutionContext): TUser {
     if (error || !user) {
       const request = context.switchToHttp().getRequest();
+      // The keys could not be fetched: a server-side outage (503, logged by the filter), not a bad token.
+      if (info instanceof KeySetUnavailableError) throw info;
+      if (error instanceof KeySetUnavailableError) throw error;
       const reason = missingTokenReason(request) ?? describe(error ?? info) ?? 'the token did not verify';
       this.logger.warn(`Refused ${request.method} ${request.path}: ${clip(reason)}`);
       throw new TokenError(bearerTokenPresented(request));

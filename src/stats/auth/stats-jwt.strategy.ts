@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { passportJwtSecret } from 'jwks-rsa';
 import { Strategy, type StrategyOptionsWithoutRequest } from 'passport-jwt';
 import { STATS_JWT_STRATEGY, STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedAuthOptions, ResolvedStatsOptions } from '../stats-options.resolver';
 import { bearerTokenFrom } from './bearer-token.extractor';
+import { JwksKeyProvider } from './jwks-key-provider';
 
 /** Verifies bearer JWTs with the configured secret, public key or JWKS (passport-jwt). */
 @Injectable()
@@ -33,19 +33,18 @@ function strategyOptions(auth: ResolvedAuthOptions): StrategyOptionsWithoutReque
       return { ...common, secretOrKey: auth.key.secret };
     case 'publicKey':
       return { ...common, secretOrKey: auth.key.pem };
-    case 'jwks':
+    case 'jwks': {
+      // Keys are cached by kid; an unknown kid (a rotated key) triggers a rate-limited refetch.
+      const keys = new JwksKeyProvider({ uri: auth.key.uri, algorithms: auth.algorithms });
       return {
         ...common,
-        // Keys are cached by kid; an unknown kid (a rotated key) triggers a rate-limited refetch.
-        secretOrKeyProvider: passportJwtSecret({
-          jwksUri: auth.key.uri,
-          cache: true,
-          cacheMaxEntries: 20,
-          cacheMaxAge: 10 * 60 * 1000,
-          rateLimit: true,
-          jwksRequestsPerMinute: 10,
-          timeout: 5000,
-        }),
+        secretOrKeyProvider: (_request: unknown, token: string, done: (error: unknown, key?: string) => void) => {
+          keys.keyFor(token).then(
+            (key) => done(null, key),
+            (error: unknown) => done(error),
+          );
+        },
       };
+    }
   }
 }
