@@ -1,10 +1,23 @@
+import type { Cluster, Redis } from 'ioredis';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
 import { MemorySessionStore } from './memory-session.store';
+import { RedisSessionStore } from './redis-session.store';
 import type { SessionStore } from './session-store.interface';
 
-/** The host's own store if it gave one; otherwise sessions live in this process. */
-export function createSessionStore(options: ResolvedStatsOptions): SessionStore {
-  const { store, ttlSeconds } = options.sessions;
+/** The host's own store if it gave one; else Redis when configured; otherwise sessions live in this process. */
+export async function createSessionStore(options: ResolvedStatsOptions): Promise<SessionStore> {
+  const { store, ttlSeconds, redis } = options.sessions;
   if (store) return store;
+  if (redis) {
+    const redisStore = new RedisSessionStore({
+      url: redis.url || undefined,
+      client: redis.client as Redis | Cluster | undefined,
+      keyPrefix: redis.keyPrefix,
+      commandTimeoutMs: redis.commandTimeoutMs,
+      ttlSeconds,
+    });
+    await redisStore.connected();
+    return redisStore;
+  }
   return new MemorySessionStore(ttlSeconds);
 }

@@ -1,0 +1,277 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { deleteKeys, TEST_REDIS_URL, uniqueKeyPrefix } from '../../../test/support/redis';
+import { RedisProxy } from '../../../test/support/redis-proxy';
+import { StatsConfigurationError } from '../errors/stats-configuration.error';
+import { StoreUnavailableError } from '../errors/store-unavailable.error';
+import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session.store';
+import { describeSessionStoreContract } from './session-store.contract';
+import type { StoredSession } from './session-store.interface';
+
+const runPrefix = uniqueKeyPrefix('unit');
+let admin: Redis;
+let storeCount = 0;
+
+beforeAll(() => {
+  admin = new Redis(TEST_REDIS_URL, { lazyConnect: false });
+});
+
+afterAll(async () => {
+  await deleteKeys(admin, runPrefix);
+  await admin.quit();
+});
+
+function createStore(overrides: Partial<RedisSessionStoreOptions> = {}): RedisSessionStore {
+  return new RedisSessionStore({
+    url: TEST_REDIS_URL,
+    keyPrefix: `${runPrefix}${++storeCount}:`,
+    commandTimeoutMs: 2000,
+    ttlSeconds: 60,
+    ...overrides,
+  });
+}
+
+async function connectedStore(overrides: Partial<RedisSessionStoreOptions> = {}): Promise<RedisSessionStore> {
+  const store = createStore(overrides);
+  await store.connected();
+  return store;
+}
+
+describeSessionStoreContract(
+  'RedisSessionStore',
+  (ttlSeconds) => connectedStore({ ttlSeconds }),
+  (store) => (store as RedisSessionStore).onApplicationShutdown(),
+);
+
+const T0 = 1_700_000_000_000;
+const session = (id: string, ip = '8.8.8.8', clientVersion = '6.0.0', seenAt = T0): StoredSession => ({
+  id,
+  ip,
+  clientVersion,
+  seenAt,
+});
+
+describe('RedisSessionStore', () => {
+  const stores: RedisSessionStore[] = [];
+  const track = <T extends RedisSessionStore>(store: T): T => {
+    stores.push(store);
+    return store;
+  };
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.onApplicationShutdown()));
+  });
+
+  describe('shared by several instances', () => {
+    let keyPrefix: string;
+    let a: RedisSessionStore;
+    let b: RedisSessionStore;
+
+    beforeEach(async () => {
+      keyPrefix = `${runPrefix}shared${++storeCount}:`;
+      a = track(await connectedStore({ keyPrefix }));
+      b = track(await connectedStore({ keyPrefix }));
+    });
+
+    it('sees the sessions and the revision of the other instance', async () => {
+      await a.upsert([session('x'), session('y', '1.1.1.1')], T0);
+      expect(await b.revision(T0)).toBe(await a.revision(T0));
+      expect((await b.aggregates(T0)).totalCount).toBe(2);
+      await b.remove(['x'], T0);
+      expect(Object.fromEntries((await a.aggregates(T0)).sessionsByIp)).toEqual({ '1.1.1.1': 1 });
+    });
+
+    it('expires each session once when both instances read at the same time', async () => {
+      await a.upsert(
+        Array.from({ length: 12_000 }, (_, i) => session(`s${i}`, `10.0.${i % 100}.1`)),
+        T0,
+      );
+      await a.upsert([session('late', '1.1.1.1', '6.0.0', T0 + 1000)], T0 + 1000);
+      const later = T0 + 60_000;
+      await Promise.all([
+        ...Array.from({ length: 5 }, () => a.revision(later)),
+        ...Array.from({ length: 5 }, () => b.aggregates(later)),
+      ]);
+      for (const store of [a, b]) {
+        const figures = await store.aggregates(later);
+        expect(figures.totalCount).toBe(1);
+        expect(Object.fromEntries(figures.sessionsByIp)).toEqual({ '1.1.1.1': 1 });
+        expect(Object.fromEntries(figures.sessionsByVersion)).toEqual({ '6.0.0': 1 });
+      }
+    });
+
+    it('stays consistent when both instances upsert the same sessions concurrently', async () => {
+      const rounds = Array.from({ length: 20 }, (_, round) =>
+        (round % 2 ? a : b).upsert(
+          Array.from({ length: 100 }, (_, i) => session(`s${i}`, `10.0.0.${round % 4}`, `6.${round % 3}.0`, T0 + round)),
+          T0 + round,
+        ),
+      );
+      await Promise.all(rounds);
+      const figures = await a.aggregates(T0 + 20);
+      expect(figures.totalCount).toBe(100);
+      // The last round (19) is the newest sighting of every session.
+      expect(Object.fromEntries(figures.sessionsByIp)).toEqual({ '10.0.0.3': 100 });
+      expect(Object.fromEntries(figures.sessionsByVersion)).toEqual({ '6.1.0': 100 });
+    });
+
+    it('keeps the sessions when an instance restarts', async () => {
+      await a.upsert([session('x')], T0);
+      const revision = await a.revision(T0);
+      await a.onApplicationShutdown();
+      const restarted = track(await connectedStore({ keyPrefix }));
+      expect(await restarted.revision(T0)).toBe(revision);
+      expect((await restarted.find(['x'], T0)).get('x')).toEqual(session('x'));
+    });
+  });
+
+  it('writes only keys under its prefix, and lets them expire a minute after the last session would', async () => {
+    const keyPrefix = `${runPrefix}keys${++storeCount}:`;
+    const store = track(await connectedStore({ keyPrefix, ttlSeconds: 30 }));
+    await store.upsert([session('x', '8.8.8.8', '6.0.0', Date.now())], Date.now());
+    const keys = await admin.keys(`${keyPrefix}*`);
+    expect(keys.sort()).toEqual(
+      ['by-ip', 'by-version', 'expiry', 'meta', 'sessions'].map((name) => `${keyPrefix}{store}:${name}`),
+    );
+    for (const key of keys) {
+      const ttl = await admin.pttl(key);
+      expect(ttl).toBeGreaterThan(80_000);
+      expect(ttl).toBeLessThanOrEqual(90_000);
+    }
+  });
+
+  it('starts a new revision sequence when Redis lost its data', async () => {
+    const keyPrefix = `${runPrefix}lost${++storeCount}:`;
+    const store = track(await connectedStore({ keyPrefix }));
+    await store.upsert([session('x')], T0);
+    const before = await store.revision(T0);
+    await deleteKeys(admin, keyPrefix);
+    await store.upsert([session('y')], T0);
+    expect(await store.revision(T0)).not.toBe(before);
+  });
+
+  it('sends the upserts made in the same turn of the event loop as one script call', async () => {
+    const client = new Redis(TEST_REDIS_URL);
+    try {
+      const store = track(createStore({ url: undefined, client }));
+      const upsertScript = jest.spyOn(client as unknown as { statsSessionsUpsert: (...args: unknown[]) => unknown }, "statsSessionsUpsert");
+      await Promise.all(Array.from({ length: 500 }, (_, i) => store.upsert([session(`s${i}`)], T0)));
+      expect(upsertScript).toHaveBeenCalledTimes(1);
+      expect((await store.aggregates(T0)).totalCount).toBe(500);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('rejects a client that is not an ioredis client', () => {
+    expect(() => createStore({ url: undefined, client: {} as Redis })).toThrow(StatsConfigurationError);
+  });
+
+  describe('with a client of the host', () => {
+    it('never closes it', async () => {
+      const client = new Redis(TEST_REDIS_URL);
+      try {
+        const store = createStore({ url: undefined, client });
+        await store.upsert([session('x')], T0);
+        await store.onApplicationShutdown();
+        expect(client.status).toBe('ready');
+        expect(await client.ping()).toBe('PONG');
+      } finally {
+        client.disconnect();
+      }
+    });
+
+    it('fails within the command timeout while Redis accepts the connection but never answers', async () => {
+      const silent = createServer((socket) => socket.on('error', () => undefined).resume());
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const { port } = silent.address() as AddressInfo;
+      // A host's client without a command timeout of its own: commands are sent and never answered.
+      const client = new Redis({ host: '127.0.0.1', port, enableReadyCheck: false, maxRetriesPerRequest: null });
+      client.on('error', () => undefined);
+      try {
+        const store = createStore({ url: undefined, client, commandTimeoutMs: 300 });
+        const started = Date.now();
+        await expect(store.revision(T0)).rejects.toBeInstanceOf(StoreUnavailableError);
+        await expect(store.upsert([session('x')], T0)).rejects.toBeInstanceOf(StoreUnavailableError);
+        await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+        expect(Date.now() - started).toBeLessThan(1500);
+      } finally {
+        client.disconnect();
+        await new Promise((resolve) => silent.close(resolve));
+      }
+    });
+  });
+
+  describe('when Redis goes away', () => {
+    let proxy: RedisProxy;
+    let logged: jest.SpyInstance;
+
+    beforeEach(async () => {
+      logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+      proxy = new RedisProxy(new URL(TEST_REDIS_URL));
+      await proxy.start();
+    });
+
+    afterEach(async () => {
+      await proxy.stop();
+      jest.restoreAllMocks();
+    });
+
+    it('fails every call within the bound with StoreUnavailableError, then recovers on its own', async () => {
+      const store = track(await connectedStore({ url: proxy.url, commandTimeoutMs: 500 }));
+      await store.upsert([session('x')], T0);
+      await proxy.stop();
+
+      const calls: Array<() => Promise<unknown>> = [
+        () => store.upsert([session('y')], T0),
+        () => store.remove(['x'], T0),
+        () => store.revision(T0),
+        () => store.aggregates(T0),
+        () => store.find(['x'], T0),
+        () => store.ping(),
+      ];
+      for (const call of calls) {
+        const started = Date.now();
+        const error = await call().then(
+          () => null,
+          (failure: unknown) => failure,
+        );
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect((error as StoreUnavailableError).getStatus()).toBe(503);
+        expect(Date.now() - started).toBeLessThan(1000);
+      }
+
+      await proxy.start();
+      const figures = await eventually(() => store.aggregates(T0), 8000);
+      expect(figures.totalCount).toBe(1);
+      // However often the client retried, the outage went to the log once.
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(String(logged.mock.calls[0][0])).toMatch(/^Redis session store: .*retrying in the background$/);
+    });
+
+    it('waits at start-up only up to the command timeout, then serves once Redis is there', async () => {
+      await proxy.stop();
+      const started = Date.now();
+      const store = track(await connectedStore({ url: proxy.url, commandTimeoutMs: 300 }));
+      expect(Date.now() - started).toBeLessThan(1000);
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      await proxy.start();
+      await eventually(() => store.ping(), 8000);
+    });
+  });
+});
+
+/** Retries `attempt` every 100 ms until it resolves, for at most `withinMs`. */
+async function eventually<T>(attempt: () => Promise<T>, withinMs: number): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}

@@ -1,0 +1,439 @@
+import { randomBytes } from 'node:crypto';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import Redis, { type Cluster } from 'ioredis';
+import { StatsConfigurationError } from '../errors/stats-configuration.error';
+import { StoreUnavailableError } from '../errors/store-unavailable.error';
+import type { SessionAggregates, SessionStore, StoredSession } from './session-store.interface';
+
+export interface RedisSessionStoreOptions {
+  /** `redis://` or `rediss://` URL: the store opens its own connection and closes it on shutdown. */
+  url?: string;
+  /** An ioredis client or cluster of the host; the store never closes it. */
+  client?: Redis | Cluster;
+  /** Prefix of every key the store writes. */
+  keyPrefix: string;
+  /** Bound on each store call; beyond it the call fails with {@link StoreUnavailableError}. */
+  commandTimeoutMs: number;
+  ttlSeconds: number;
+}
+
+/** Sessions expired per ZRANGEBYSCORE batch; stays well below Lua's limit on unpack(). */
+const SWEEP_BATCH = 5000;
+/** Batches one script call may expire, so a mass expiry never blocks Redis for long. */
+const SWEEP_BATCHES_PER_READ = 4;
+/** Sessions per upsert script call; larger batches are split into several calls. */
+const UPSERT_CHUNK = 1000;
+/** Ids per HMGET of `find`. */
+const FIND_CHUNK = 10_000;
+/** Keys outlive the newest session by this much, so an abandoned prefix leaves Redis on its own. */
+const KEY_GRACE_MS = 60_000;
+const ERROR_LOG_INTERVAL_MS = 30_000;
+
+/**
+ * Shared prelude of the scripts. KEYS: sessions hash (id -> "seenAt|ip|version"), expiry ZSET
+ * (id by seenAt), per-IP counts, per-version counts, meta hash (generation, revision).
+ * An IP never contains "|", so the version is everything after the second one.
+ */
+const LUA_PRELUDE = `
+local sessions, expiry, byIp, byVersion, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+
+local function split(packed)
+  local first = string.find(packed, '|', 1, true)
+  local second = string.find(packed, '|', first + 1, true)
+  return tonumber(string.sub(packed, 1, first - 1)), string.sub(packed, first + 1, second - 1),
+    string.sub(packed, second + 1)
+end
+
+local function count(hash, field, delta)
+  if redis.call('HINCRBY', hash, field, delta) <= 0 then redis.call('HDEL', hash, field) end
+end
+
+-- Expires sessions seen at or before cutoff, at most batches * ${SWEEP_BATCH}; true when some may be left.
+local function sweep(cutoff, batches)
+  local removed = 0
+  local more = true
+  for _ = 1, batches do
+    local ids = redis.call('ZRANGEBYSCORE', expiry, '-inf', cutoff, 'LIMIT', 0, ${SWEEP_BATCH})
+    if #ids == 0 then
+      more = false
+      break
+    end
+    local packed = redis.call('HMGET', sessions, unpack(ids))
+    for i = 1, #ids do
+      if packed[i] then
+        local _, ip, version = split(packed[i])
+        count(byIp, ip, -1)
+        count(byVersion, version, -1)
+      end
+    end
+    redis.call('HDEL', sessions, unpack(ids))
+    redis.call('ZREM', expiry, unpack(ids))
+    removed = removed + #ids
+    if #ids < ${SWEEP_BATCH} then
+      more = false
+      break
+    end
+  end
+  if removed > 0 then redis.call('HINCRBY', meta, 'revision', 1) end
+  return more
+end
+
+local function revision()
+  local fields = redis.call('HMGET', meta, 'generation', 'revision')
+  if not fields[1] then return '0' end
+  return fields[1] .. ':' .. (fields[2] or '0')
+end
+`;
+
+/**
+ * ARGV: cutoff, with aggregates (1/0). Returns { revision, more } or, with aggregates and nothing
+ * left to expire, { revision, more, total, flat per-IP counts, flat per-version counts }.
+ */
+const READ_SCRIPT = `${LUA_PRELUDE}
+local more = sweep(tonumber(ARGV[1]), ${SWEEP_BATCHES_PER_READ})
+if more then return { revision(), 1 } end
+if ARGV[2] ~= '1' then return { revision(), 0 } end
+return { revision(), 0, redis.call('HLEN', sessions), redis.call('HGETALL', byIp), redis.call('HGETALL', byVersion) }
+`;
+
+/**
+ * ARGV: sweep cutoff, key lifetime ms, candidate generation, then id, seenAt, ip, version per
+ * session. Sessions already expired were left out by the caller. The newest seenAt wins; a newer
+ * sighting with the same IP and version only moves the session in time and keeps the revision.
+ */
+const UPSERT_SCRIPT = `${LUA_PRELUDE}
+sweep(tonumber(ARGV[1]), 1)
+redis.call('HSETNX', meta, 'generation', ARGV[3])
+local changed = false
+for i = 4, #ARGV, 4 do
+  local id, seenAtText, ip, version = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local seenAt = tonumber(seenAtText)
+  local old = redis.call('HGET', sessions, id)
+  local apply = true
+  local same = false
+  if old then
+    local oldSeenAt, oldIp, oldVersion = split(old)
+    if oldSeenAt > seenAt then
+      apply = false
+    elseif oldIp == ip and oldVersion == version then
+      same = true
+    else
+      count(byIp, oldIp, -1)
+      count(byVersion, oldVersion, -1)
+    end
+  end
+  if apply then
+    redis.call('HSET', sessions, id, seenAtText .. '|' .. ip .. '|' .. version)
+    redis.call('ZADD', expiry, seenAtText, id)
+    if not same then
+      count(byIp, ip, 1)
+      count(byVersion, version, 1)
+      changed = true
+    end
+  end
+end
+if changed then redis.call('HINCRBY', meta, 'revision', 1) end
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+return 0
+`;
+
+/** ARGV: ids. Unknown ids are ignored; the revision moves only when a session was removed. */
+const REMOVE_SCRIPT = `${LUA_PRELUDE}
+local removed = false
+for i = 1, #ARGV do
+  local old = redis.call('HGET', sessions, ARGV[i])
+  if old then
+    local _, ip, version = split(old)
+    count(byIp, ip, -1)
+    count(byVersion, version, -1)
+    redis.call('HDEL', sessions, ARGV[i])
+    redis.call('ZREM', expiry, ARGV[i])
+    removed = true
+  end
+end
+if removed then redis.call('HINCRBY', meta, 'revision', 1) end
+return 0
+`;
+
+/** Command names defined on the client; namespaced because a host's client may be shared. */
+const COMMANDS = {
+  read: 'statsSessionsRead',
+  upsert: 'statsSessionsUpsert',
+  remove: 'statsSessionsRemove',
+} as const;
+
+type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
+
+interface PendingUpsert {
+  sessions: readonly StoredSession[];
+  now: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Sessions shared by every instance through Redis. The dashboard's figures (per-IP and
+ * per-version counts, the revision) are kept up to date in Redis by Lua scripts, so serving the
+ * dashboard never reads the sessions themselves, and `revision` is one cheap round trip. Expiry
+ * runs inside the same scripts, on whichever instance calls first: each session is expired once,
+ * atomically, without a central sweeper.
+ *
+ * Upserts made in the same turn of the event loop are sent together. Every call fails within
+ * `commandTimeoutMs` with {@link StoreUnavailableError} while Redis cannot be reached; the
+ * connection recovers on its own.
+ */
+export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
+  private readonly logger = new Logger('StatsModule');
+  private readonly client: Redis | Cluster;
+  private readonly ownsClient: boolean;
+  private readonly keys: string[];
+  private readonly ttlMs: number;
+  private readonly timeoutMs: number;
+  private queue: PendingUpsert[] = [];
+  private flushScheduled = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private lastErrorLogAt = 0;
+  private suppressedErrors = 0;
+  private disconnected = false;
+
+  constructor(options: RedisSessionStoreOptions) {
+    this.ttlMs = options.ttlSeconds * 1000;
+    this.timeoutMs = options.commandTimeoutMs;
+    // One hash tag for all keys: the scripts touch them together, which a cluster allows in one slot.
+    const base = options.keyPrefix.includes('{') ? options.keyPrefix : `${options.keyPrefix}{store}:`;
+    this.keys = ['sessions', 'expiry', 'by-ip', 'by-version', 'meta'].map((name) => base + name);
+
+    if (options.client !== undefined) {
+      if (!isRedisClient(options.client)) {
+        throw new StatsConfigurationError('sessions.redis.client', 'must be an ioredis Redis or Cluster instance');
+      }
+      this.client = options.client;
+      this.ownsClient = false;
+    } else {
+      this.client = new Redis(options.url!, {
+        // Fail at once while disconnected instead of queueing: the caller gets a 503, not a hang.
+        enableOfflineQueue: false,
+        commandTimeout: options.commandTimeoutMs,
+        connectTimeout: Math.max(options.commandTimeoutMs, 1000),
+        maxRetriesPerRequest: 1,
+        // Reconnect forever, at most every two seconds, so the store recovers without a restart.
+        retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+        connectionName: 'nest-stats-sessions',
+      });
+      this.ownsClient = true;
+      this.client.on('error', (error: Error) => this.logConnectionError(error));
+      this.client.on('close', () => (this.disconnected = true));
+      this.client.on('ready', () => {
+        if (!this.disconnected) return;
+        this.disconnected = false;
+        this.logger.log('Redis session store connected again');
+      });
+    }
+    this.client.defineCommand(COMMANDS.read, { numberOfKeys: this.keys.length, lua: READ_SCRIPT });
+    this.client.defineCommand(COMMANDS.upsert, { numberOfKeys: this.keys.length, lua: UPSERT_SCRIPT });
+    this.client.defineCommand(COMMANDS.remove, { numberOfKeys: this.keys.length, lua: REMOVE_SCRIPT });
+  }
+
+  /**
+   * Waits up to `commandTimeoutMs` for the own connection, so the first requests after start-up
+   * find it open. Never fails: an instance may start while Redis is down and serve 503 until it is back.
+   */
+  async connected(): Promise<void> {
+    if (!this.ownsClient || this.client.status === 'ready') return;
+    await this.withinDeadline(
+      new Promise<void>((resolve) => {
+        this.client.once('ready', resolve);
+      }),
+    ).catch(() => undefined);
+  }
+
+  upsert(sessions: readonly StoredSession[], now: number): Promise<void> {
+    const cutoff = now - this.ttlMs;
+    const active = sessions.filter((session) => session.seenAt > cutoff);
+    if (active.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ sessions: active, now, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  async remove(ids: readonly string[], _now?: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.call(this.command(COMMANDS.remove)(...this.keys, ...ids));
+  }
+
+  async revision(now: number): Promise<string> {
+    return (await this.read(now, false))[0];
+  }
+
+  async aggregates(now: number): Promise<SessionAggregates> {
+    const [revision, , total, byIp, byVersion] = await this.read(now, true);
+    return {
+      revision,
+      totalCount: total!,
+      sessionsByIp: countsOf(byIp!),
+      sessionsByVersion: countsOf(byVersion!),
+    };
+  }
+
+  async find(ids: readonly string[], now: number): Promise<Map<string, StoredSession>> {
+    const cutoff = now - this.ttlMs;
+    const found = new Map<string, StoredSession>();
+    for (let start = 0; start < ids.length; start += FIND_CHUNK) {
+      const chunk = ids.slice(start, start + FIND_CHUNK);
+      const packed = await this.call(this.client.hmget(this.keys[0], ...chunk));
+      chunk.forEach((id, index) => {
+        const value = packed[index];
+        if (value === null) return;
+        const session = unpack(id, value);
+        if (session.seenAt > cutoff) found.set(id, session);
+      });
+    }
+    return found;
+  }
+
+  async ping(): Promise<void> {
+    await this.call(this.client.ping());
+  }
+
+  /** Sends the upserts still queued, then closes the own connection (a host's client stays open). */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.queue.length > 0) this.flush();
+    await Promise.allSettled([...this.inFlight]);
+    const client = this.client as Redis;
+    if (!this.ownsClient || isClosed(client)) return;
+    try {
+      await this.withinDeadline(client.quit());
+    } catch {
+      // Not connected, or no answer in time: close without waiting for Redis.
+      if (!isClosed(client)) client.disconnect();
+    }
+  }
+
+  /** Sweeps (as many calls as a mass expiry needs) and reads the revision, with the figures if asked. */
+  private async read(now: number, withAggregates: boolean): Promise<ReadReply> {
+    const cutoff = now - this.ttlMs;
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const reply = (await this.call(
+        this.command(COMMANDS.read)(...this.keys, cutoff, withAggregates ? '1' : '0'),
+        deadline,
+      )) as ReadReply;
+      if (Number(reply[1]) === 0) return reply;
+    }
+  }
+
+  /** Sends every queued upsert, in chunks; each caller settles with the chunks holding its sessions. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const now = Math.max(...batch.map((pending) => pending.now));
+    // A fresh generation is only taken when Redis holds none, e.g. after it lost its data: the
+    // counter starts again from zero, and the new name keeps old revisions from matching.
+    const header = [now - this.ttlMs, this.ttlMs + KEY_GRACE_MS, randomBytes(6).toString('hex')];
+    const chunks: Promise<unknown>[] = [];
+    /** Per caller, the chunks [first, end) its sessions went into. */
+    const ranges: Array<[number, number]> = [];
+    let args: (string | number)[] = [];
+    let sessionsInChunk = 0;
+    const send = () => {
+      const sent = this.call(this.command(COMMANDS.upsert)(...this.keys, ...header, ...args));
+      sent.catch(() => undefined); // each caller receives the error through its own promise
+      chunks.push(sent);
+      args = [];
+      sessionsInChunk = 0;
+    };
+    for (const pending of batch) {
+      const first = chunks.length; // the chunk being filled, sent later
+      for (const session of pending.sessions) {
+        args.push(session.id, String(session.seenAt), session.ip, session.clientVersion);
+        if (++sessionsInChunk === UPSERT_CHUNK) send();
+      }
+      ranges.push([first, chunks.length + (sessionsInChunk > 0 ? 1 : 0)]);
+    }
+    if (sessionsInChunk > 0) send();
+    const settled = Promise.allSettled(chunks);
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    batch.forEach((pending, index) => {
+      const [first, end] = ranges[index];
+      Promise.all(chunks.slice(first, end)).then(() => pending.resolve(), pending.reject);
+    });
+  }
+
+  private command(name: string): ScriptCommand {
+    return (this.client as unknown as Record<string, ScriptCommand>)[name].bind(this.client);
+  }
+
+  /** A Redis call bounded by the deadline; any failure becomes {@link StoreUnavailableError}. */
+  private async call<T>(reply: Promise<T>, deadline = Date.now() + this.timeoutMs): Promise<T> {
+    try {
+      return await this.withinDeadline(reply, deadline);
+    } catch (error) {
+      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
+    }
+  }
+
+  private withinDeadline<T>(promise: Promise<T>, deadline = Date.now() + this.timeoutMs): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StoreUnavailableError(new Error(`Redis did not answer within ${this.timeoutMs} ms`))),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    promise.catch(() => undefined); // a late failure after the deadline is not an unhandled rejection
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** One line per interval however often the client retries, with the number of errors in between. */
+  private logConnectionError(error: Error): void {
+    const now = Date.now();
+    if (now - this.lastErrorLogAt < ERROR_LOG_INTERVAL_MS) {
+      this.suppressedErrors++;
+      return;
+    }
+    const suppressed = this.suppressedErrors ? ` (${this.suppressedErrors} similar errors since the last report)` : '';
+    this.lastErrorLogAt = now;
+    this.suppressedErrors = 0;
+    this.logger.error(`Redis session store: ${error.message}${suppressed}; retrying in the background`);
+  }
+}
+
+type ReadReply = [string, number, number?, string[]?, string[]?];
+
+function countsOf(flat: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < flat.length; i += 2) counts.set(flat[i], Number(flat[i + 1]));
+  return counts;
+}
+
+function unpack(id: string, packed: string): StoredSession {
+  const first = packed.indexOf('|');
+  const second = packed.indexOf('|', first + 1);
+  return {
+    id,
+    seenAt: Number(packed.slice(0, first)),
+    ip: packed.slice(first + 1, second),
+    clientVersion: packed.slice(second + 1),
+  };
+}
+
+/** Closing an ended client again would leave a timer of ioredis running. */
+function isClosed(client: Redis): boolean {
+  return client.status === 'end';
+}
+
+function isRedisClient(client: unknown): client is Redis | Cluster {
+  return (
+    typeof client === 'object' &&
+    client !== null &&
+    typeof (client as Redis).defineCommand === 'function' &&
+    typeof (client as Redis).hmget === 'function'
+  );
+}
