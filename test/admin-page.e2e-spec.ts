@@ -76,6 +76,7 @@ describe('admin page in headless Chromium', () => {
   });
 
   beforeEach(async () => {
+    if (!browser) return; // beforeAll failed and said why: no second error here
     context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
     page = await context.newPage();
     foreignRequests = [];
@@ -91,7 +92,8 @@ describe('admin page in headless Chromium', () => {
   });
 
   afterEach(async () => {
-    await context?.close();
+    if (!context) return;
+    await context.close();
     // Every script, style and map shape comes from the app itself.
     expect(foreignRequests).toEqual([]);
     expect(pageErrors).toEqual([]);
