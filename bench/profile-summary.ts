@@ -1,0 +1,88 @@
+/**
+ * Summarises the per-phase CPU profiles written by `npm run bench -- --profile`: for each profile,
+ * the functions with the most self time, and the project's own functions by inclusive time.
+ *
+ *   npx ts-node --transpile-only bench/profile-summary.ts <dir or .cpuprofile> [--top 15] [--match fresh]
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const ROOT = join(__dirname, '..');
+
+function label(node: ProfileNode): string {
+  const { functionName, url, lineNumber } = node.callFrame;
+  const file = url.startsWith('file://') ? url.slice(7) : url;
+  const where = file ? `${relative(ROOT, file).replace(/^node_modules\//, '')}:${lineNumber + 1}` : '';
+  return `${functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
+}
+
+function summarise(file: string, top: number): void {
+  const profile: Profile = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+
+  const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, index) => {
+    const us = profile.timeDeltas[index] ?? 0;
+    total += us;
+    const node = byId.get(id)!;
+    self.set(label(node), (self.get(label(node)) ?? 0) + us);
+    // Each function once per sample, however deep its recursion.
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const name = label(byId.get(at)!);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      inclusive.set(name, (inclusive.get(name) ?? 0) + us);
+    }
+  });
+  const busy = total - (self.get('(idle)') ?? 0);
+  console.log(`\n== ${basename(file)}: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s not idle`);
+  const percent = (us: number) => `${((us / Math.max(busy, 1)) * 100).toFixed(1).padStart(5)} %`;
+  console.log('   self time (share of non-idle time):');
+  [...self]
+    .filter(([name]) => name !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .forEach(([name, us]) => console.log(`   ${percent(us)}  ${name}`));
+  console.log('   inclusive time of src/ functions:');
+  [...inclusive]
+    .filter(([name]) => / src\//.test(name))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .forEach(([name, us]) => console.log(`   ${percent(us)}  ${name}`));
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const topAt = args.indexOf('--top');
+  const top = topAt >= 0 ? Number(args[topAt + 1]) : 15;
+  const matchAt = args.indexOf('--match');
+  const match = matchAt >= 0 ? args[matchAt + 1] : '';
+  const target = args.find((arg, i) => !arg.startsWith('--') && args[i - 1] !== '--top' && args[i - 1] !== '--match');
+  if (!target) throw new Error('usage: profile-summary.ts <dir or .cpuprofile> [--top N] [--match TEXT]');
+  const files = statSync(target).isDirectory()
+    ? readdirSync(target)
+        .filter((name) => name.endsWith('.cpuprofile') && name.includes(match))
+        .sort()
+        .map((name) => join(target, name))
+    : [target];
+  for (const file of files) summarise(file, top);
+}
+
+main();

@@ -1,0 +1,833 @@
+/**
+ * Benchmark of GET /stats/active-sessions/dashboard and of touch(), in-memory and Redis stores.
+ *
+ *   npm run bench            1k, 100k, 1M sessions in memory; 1k, 100k in Redis (10 s loads)
+ *   npm run bench:quick      1k, 100k in memory; 10k in Redis (3 s loads), under a minute
+ *
+ * Options: --sizes 1000,100000  --redis-sizes 1000  --duration 10  --connections 32  --fresh 7
+ *          --touch-ms 2000  --profile (CPU profiles of the server processes)  --json results.json
+ *
+ * Every process is separate: this orchestrator (HTTP client and autocannon), the Nest server
+ * (server.ts) and the plain node:http ceiling (ceiling-server.ts). Traffic stays on 127.0.0.1.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { sign } from 'jsonwebtoken';
+import type { FromServer, PhaseFigures, ServerConfig, ServerStats, StoreKind, ToServer, TouchBenchResult } from './protocol';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const autocannon: (
+  options: Record<string, unknown>,
+  done: (error: Error | null, result: AutocannonResult) => void,
+) => import('node:events').EventEmitter = require('autocannon');
+/*
+ * autocannon appends every response body to a string (decoding it) in case a check needs it; with
+ * bodies of megabytes that makes the load client the bottleneck. No check here reads bodies.
+ */
+require('autocannon/lib/pipelinedRequestsQueue').prototype.addBody = function addBody() {};
+
+interface AutocannonResult {
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+const ROOT = join(__dirname, '..');
+const DASHBOARD_PATH = '/stats/active-sessions/dashboard';
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_STORE_FILE = join(ROOT, 'src/stats/sessions/redis-session.store.ts');
+const SECRET = 'bench-secret-of-at-least-thirty-two-characters';
+/** Long enough that no populated session expires during a run. */
+const TTL_SECONDS = 3600;
+/** Phases whose event-loop blocks count against the 50 ms target (the touch benchmark is ours). */
+const TARGET_PHASES = ['population', 'cold', 'fresh', 'load'];
+
+interface Options {
+  sizes: number[];
+  redisSizes: number[];
+  duration: number;
+  connections: number;
+  fresh: number;
+  touchMs: number;
+  profile: boolean;
+  json?: string;
+  quick: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const options: Options = quick
+    ? { sizes: [1_000, 100_000], redisSizes: [10_000], duration: 3, connections: 32, fresh: 5, touchMs: 1000, profile: false, quick }
+    : {
+        sizes: [1_000, 100_000, 1_000_000],
+        redisSizes: [1_000, 100_000],
+        duration: 10,
+        connections: 32,
+        fresh: 7,
+        touchMs: 2000,
+        profile: false,
+        quick,
+      };
+  const list = (value: string) => value.split(',').filter(Boolean).map((n) => Math.round(Number(n)));
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i + 1];
+    switch (argv[i]) {
+      case '--sizes': options.sizes = list(value); i++; break;
+      case '--redis-sizes': options.redisSizes = list(value); i++; break;
+      case '--duration': options.duration = Number(value); i++; break;
+      case '--connections': options.connections = Number(value); i++; break;
+      case '--fresh': options.fresh = Number(value); i++; break;
+      case '--touch-ms': options.touchMs = Number(value); i++; break;
+      case '--json': options.json = value; i++; break;
+      case '--profile': options.profile = true; break;
+      case '--quick': break;
+      default: throw new Error(`unknown option ${argv[i]}`);
+    }
+  }
+  return options;
+}
+
+interface LoadFigures {
+  rps: number;
+  p50: number;
+  p99: number;
+  bytesPerSecond: number;
+  failures: number;
+  /** CPU cores used during the load by processes outside the benchmark, the server, the client; null off Linux. */
+  otherCores: number | null;
+  serverCores: number | null;
+  clientCores: number | null;
+  /** Responses per CPU second of the serving process: what one uncontended core would serve. */
+  perServerCpuSecond: number | null;
+}
+
+interface Scenario {
+  store: StoreKind;
+  sessions: number;
+  storeClass: string;
+  populateSeconds: number;
+  distinctIps: number;
+  continents: Record<string, number>;
+  bodyBytes: number;
+  coldMs: number;
+  /** CPU time the server spent (all its threads) from request to response; robust to a busy machine. */
+  coldCpuMs: number;
+  freshMs: number[];
+  freshMedianMs: number;
+  freshCpuMedianMs: number;
+  staleFresh: number;
+  ours: LoadFigures;
+  ceiling: LoadFigures;
+  afterLoad: ServerStats;
+  touch: TouchBenchResult;
+  end: ServerStats;
+  /** 1-minute load average of the machine when the scenario started and after its GET loads. */
+  loadAverage: [number, number];
+}
+
+// ---------------------------------------------------------------- child processes
+
+class Child {
+  private readonly inbox: unknown[] = [];
+  private waiter: ((message: unknown) => void) | null = null;
+  private exited: string | null = null;
+
+  constructor(readonly process: ChildProcess, readonly name: string) {
+    process.on('message', (message) => {
+      if (this.waiter) this.waiter(message);
+      else this.inbox.push(message);
+    });
+    process.on('exit', (code, signal) => {
+      this.exited = `${name} exited (${signal ?? code})`;
+      this.waiter?.({ type: 'error', message: this.exited });
+    });
+  }
+
+  send(message: ToServer | { type: 'exit' }): void {
+    this.process.send(message);
+  }
+
+  /** The next message; an 'error' message, an exit or the timeout rejects. */
+  next<T extends { type: string }>(timeoutMs: number): Promise<T> {
+    const queued = this.inbox.shift();
+    if (queued) return settle(queued as T);
+    if (this.exited) return Promise.reject(new Error(this.exited));
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        reject(new Error(`${this.name}: no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiter = (message) => {
+        clearTimeout(timer);
+        this.waiter = null;
+        settle(message as T).then(resolve, reject);
+      };
+    });
+    async function settle(message: T): Promise<T> {
+      if (message.type === 'error') throw new Error((message as unknown as { message: string }).message);
+      return message;
+    }
+  }
+
+  async ask<T extends FromServer['type']>(message: ToServer, reply: T, timeoutMs = 60_000) {
+    this.send(message);
+    const answer = await this.next<FromServer>(timeoutMs);
+    if (answer.type !== reply) throw new Error(`${this.name}: expected ${reply}, got ${answer.type}`);
+    return answer as Extract<FromServer, { type: T }>;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise((resolve) => this.process.once('exit', resolve));
+    this.send({ type: 'exit' });
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), 15_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+function forkTs(script: string, env: Record<string, string>, extraExecArgv: string[] = []): ChildProcess {
+  return fork(join(__dirname, script), [], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    execArgv: ['-r', 'ts-node/register/transpile-only', ...extraExecArgv],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+// ---------------------------------------------------------------- HTTP
+
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+/** One GET, timed from the request to the last byte of the body. */
+function timedGet(port: number, authorization: string): Promise<{ ms: number; status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = request(
+      { host: '127.0.0.1', port, path: DASHBOARD_PATH, agent, headers: { authorization, accept: 'application/json' } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          resolve({ ms, status: response.statusCode ?? 0, body: Buffer.concat(chunks) });
+        });
+        response.on('error', reject);
+      },
+    );
+    req.setTimeout(120_000, () => req.destroy(new Error('GET timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** totalCount is the first field of the body; reading it avoids parsing megabytes. */
+function totalCountOf(body: Buffer): number {
+  const match = /^\{"totalCount":(\d+)/.exec(body.subarray(0, 40).toString('latin1'));
+  return match ? Number(match[1]) : NaN;
+}
+
+/** What one side (our server or the ceiling) gets from a series of load rounds. */
+class LoadSide {
+  readonly latencies: number[] = [];
+  responses = 0;
+  failures = 0;
+  bytes = 0;
+  wallMs = 0;
+  /** Wall time the CPU samples span: a round ends after its last responses, past its duration. */
+  cpuWallMs = 0;
+  otherMs = 0;
+  serverMs = 0;
+  clientMs = 0;
+  cpuKnown = true;
+
+  figures(): LoadFigures {
+    const sorted = Float64Array.from(this.latencies).sort();
+    const at = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN);
+    const cores = (ms: number) => (this.cpuKnown ? ms / this.cpuWallMs : null);
+    return {
+      rps: (this.responses / this.wallMs) * 1000,
+      p50: round1(at(0.5)),
+      p99: round1(at(0.99)),
+      bytesPerSecond: (this.bytes / this.wallMs) * 1000,
+      failures: this.failures,
+      otherCores: cores(this.otherMs),
+      serverCores: cores(this.serverMs),
+      clientCores: cores(this.clientMs),
+      perServerCpuSecond: this.cpuKnown && this.serverMs > 0 ? (this.responses / this.serverMs) * 1000 : null,
+    };
+  }
+}
+
+/**
+ * One autocannon round against `port`, adding to `side`. Latencies are taken per response (exact,
+ * not autocannon's whole-millisecond histogram), so rounds can be pooled.
+ */
+function loadRound(port: number, authorization: string, options: Options, seconds: number, side: LoadSide, serverPid: number) {
+  const before = cpuSample([process.pid, serverPid]);
+  return new Promise<void>((resolve, reject) => {
+    const tracker = autocannon(
+      {
+        url: `http://127.0.0.1:${port}${DASHBOARD_PATH}`,
+        connections: options.connections,
+        duration: seconds,
+        headers: { authorization, accept: 'application/json' },
+      },
+      (error, result) => {
+        if (error) return reject(error);
+        const after = cpuSample([process.pid, serverPid]);
+        side.failures += result.errors + result.timeouts + result.non2xx;
+        side.wallMs += seconds * 1000;
+        if (before && after) {
+          const machine = after.machineMs - before.machineMs;
+          const client = after.perPidMs[0] - before.perPidMs[0];
+          const server = after.perPidMs[1] - before.perPidMs[1];
+          side.clientMs += client;
+          side.serverMs += server;
+          side.otherMs += Math.max(0, machine - client - server);
+          side.cpuWallMs += after.atMs - before.atMs;
+        } else {
+          side.cpuKnown = false;
+        }
+        resolve();
+      },
+    );
+    tracker.on('response', (_client: unknown, status: number, bytes: number, ms: number) => {
+      if (status !== 200) return;
+      side.responses++;
+      side.bytes += bytes;
+      side.latencies.push(ms);
+    });
+  });
+}
+
+/**
+ * GET load on our server and on the ceiling, alternating halves (ours, ceiling, ours, ceiling), so
+ * that other work on the machine weighs on both sides alike.
+ */
+async function compareLoads(
+  ours: { port: number; pid: number },
+  ceiling: { port: number; pid: number },
+  authorization: string,
+  options: Options,
+  onPhase: (phase: 'load' | 'idle') => void,
+): Promise<{ ours: LoadFigures; ceiling: LoadFigures }> {
+  const oursSide = new LoadSide();
+  const ceilingSide = new LoadSide();
+  const half = options.duration / 2;
+  for (let round = 0; round < 2; round++) {
+    onPhase('load');
+    await loadRound(ours.port, authorization, options, half, oursSide, ours.pid);
+    onPhase('idle');
+    await loadRound(ceiling.port, authorization, options, half, ceilingSide, ceiling.pid);
+  }
+  return { ours: oursSide.figures(), ceiling: ceilingSide.figures() };
+}
+
+interface CpuSample {
+  atMs: number;
+  machineMs: number;
+  /** CPU time of each requested process, same order. */
+  perPidMs: number[];
+}
+
+/**
+ * Busy CPU time of the whole machine and of the given processes, from /proc (Linux). The
+ * difference tells how much CPU other work on the machine took while we measured.
+ */
+function cpuSample(pids: number[]): CpuSample | null {
+  try {
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    const busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + (ticks[7] ?? 0);
+    const msPerTick = 10; // USER_HZ is 100 on Linux
+    const perPidMs = pids.map((pid) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * msPerTick; // utime + stime
+    });
+    return { atMs: performance.now(), machineMs: busy * msPerTick, perPidMs };
+  } catch {
+    return null;
+  }
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+// ---------------------------------------------------------------- Redis
+
+async function redisProblem(): Promise<string | null> {
+  if (!existsSync(REDIS_STORE_FILE)) return 'src/stats/sessions/redis-session.store.ts does not exist yet';
+  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
+  try {
+    await client.connect();
+    await client.ping();
+    return null;
+  } catch (error) {
+    return `no Redis at ${REDIS_URL} (${(error as Error).message})`;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Counts (up to `limit`) the keys under a prefix; bounded scan. */
+async function keysUnder(prefix: string, limit: number): Promise<number> {
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    let found = 0;
+    for (let round = 0; round < 100_000; round++) {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      found += keys.length;
+      cursor = next;
+      if (cursor === '0' || found >= limit) break;
+    }
+    return found;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Deletes this run's keys, and only them. */
+async function deleteKeysUnder(prefix: string): Promise<number> {
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    let deleted = 0;
+    for (let round = 0; round < 1_000_000; round++) {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length) deleted += await client.unlink(...keys);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    return deleted;
+  } finally {
+    client.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------- one scenario
+
+async function runScenario(
+  store: StoreKind,
+  sessions: number,
+  options: Options,
+  authorization: string,
+  redisPrefix: string,
+  profileDir: string | undefined,
+): Promise<Scenario | string> {
+  const config: ServerConfig = {
+    store,
+    sessions,
+    seed: 20_260_101,
+    secret: SECRET,
+    ttlSeconds: TTL_SECONDS,
+    ...(store === 'redis' ? { redis: { url: REDIS_URL, keyPrefix: `${redisPrefix}${sessions}:` } } : {}),
+  };
+  const execArgv = ['--max-old-space-size=4096'];
+  const env: Record<string, string> = { BENCH_SERVER_CONFIG: JSON.stringify(config) };
+  if (profileDir) env.BENCH_PROFILE_DIR = profileDir;
+  const loadAtStart = loadavg()[0];
+  const server = new Child(forkTs('server.ts', env, execArgv), 'server');
+  try {
+    log(`${store} ${fmtCount(sessions)}: starting the server and populating`);
+    const ready = await server.next<FromServer>(600_000);
+    if (ready.type === 'unavailable') return ready.reason;
+    if (ready.type !== 'ready') throw new Error(`server: expected ready, got ${ready.type}`);
+    if (store === 'redis' && (await keysUnder(config.redis!.keyPrefix, 1)) === 0) {
+      return `the store (${ready.storeClass}) wrote no keys under ${config.redis!.keyPrefix}`;
+    }
+    log(`  populated in ${ready.populateSeconds.toFixed(1)} s (${ready.storeClass}, ${fmtCount(ready.distinctIps)} IPs)`);
+
+    // The first dashboard after start: every IP is located for the first time.
+    server.send({ type: 'phase', name: 'cold' });
+    const cpuAtStart = await serverCpuMs(server);
+    const cold = await timedGet(ready.port, authorization);
+    const coldCpuMs = (await serverCpuMs(server)) - cpuAtStart;
+    if (cold.status !== 200) throw new Error(`GET answered ${cold.status}: ${cold.body.toString().slice(0, 200)}`);
+
+    // A fresh dashboard: one GET right after a touch that adds a session.
+    server.send({ type: 'phase', name: 'fresh' });
+    const freshMs: number[] = [];
+    const freshCpuMs: number[] = [];
+    let staleFresh = 0;
+    let body = cold.body;
+    for (let i = 0; i < options.fresh; i++) {
+      const { totalExpected } = await server.ask({ type: 'touch-new' }, 'touched');
+      const cpuBefore = await serverCpuMs(server);
+      const fresh = await timedGet(ready.port, authorization);
+      freshCpuMs.push((await serverCpuMs(server)) - cpuBefore);
+      if (fresh.status !== 200) throw new Error(`GET answered ${fresh.status}`);
+      if (totalCountOf(fresh.body) !== totalExpected) staleFresh++;
+      freshMs.push(fresh.ms);
+      body = fresh.body;
+    }
+    log(
+      `  fresh dashboard: median ${fmtMs(median(freshMs))} (${freshMs.map((ms) => ms.toFixed(0)).join(', ')} ms), ` +
+        `server CPU median ${fmtMs(median(freshCpuMs))}`,
+    );
+
+    // The ceiling serves the body our server answers now; no session changes until the loads end.
+    const ceilingServer = await startCeiling(ready.port, authorization, body.length);
+    let loads: { ours: LoadFigures; ceiling: LoadFigures };
+    try {
+      loads = await compareLoads(
+        { port: ready.port, pid: server.process.pid! },
+        { port: ceilingServer.port, pid: ceilingServer.child.process.pid! },
+        authorization,
+        options,
+        (phase) => server.send({ type: 'phase', name: phase }),
+      );
+    } finally {
+      await ceilingServer.child.stop();
+    }
+    const { ours, ceiling } = loads;
+    log(`  GET: ${fmtCount(ours.rps)}/s, p50 ${ours.p50} ms, p99 ${ours.p99} ms (server ${fmtCores(ours.serverCores)}, client ${fmtCores(ours.clientCores)}, others ${fmtCores(ours.otherCores)})`);
+    log(`  ceiling: ${fmtCount(ceiling.rps)}/s, p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms (server ${fmtCores(ceiling.serverCores)}, client ${fmtCores(ceiling.clientCores)}, others ${fmtCores(ceiling.otherCores)})`);
+    const loadAfter = loadavg()[0];
+    const afterLoad = (await server.ask({ type: 'stats' }, 'stats')).stats;
+
+    server.send({ type: 'phase', name: 'touch' });
+    const concurrency = store === 'redis' ? 1000 : 1;
+    const touch = (await server.ask({ type: 'touch-bench', durationMs: options.touchMs, concurrency }, 'touch-bench', 120_000))
+      .result;
+    log(`  touch: ${fmtCount(touch.perSecond)}/s (${fmtCount(touch.touches)} touches, concurrency ${concurrency})`);
+    const end = (await server.ask({ type: 'stats' }, 'stats')).stats;
+
+    return {
+      store,
+      sessions,
+      storeClass: ready.storeClass,
+      populateSeconds: ready.populateSeconds,
+      distinctIps: ready.distinctIps,
+      continents: ready.continents,
+      bodyBytes: body.length,
+      coldMs: cold.ms,
+      coldCpuMs,
+      freshMs,
+      freshMedianMs: median(freshMs),
+      freshCpuMedianMs: median(freshCpuMs),
+      staleFresh,
+      ours,
+      ceiling,
+      afterLoad,
+      touch,
+      end,
+      loadAverage: [loadAtStart, loadAfter],
+    };
+  } catch (error) {
+    if (store === 'redis') return `the Redis run failed: ${(error as Error).message.split('\n')[0]}`;
+    throw error;
+  } finally {
+    await server.stop();
+    agent.destroy();
+  }
+}
+
+async function serverCpuMs(server: Child): Promise<number> {
+  return (await server.ask({ type: 'cpu' }, 'cpu')).micros / 1000;
+}
+
+/** Starts the ceiling server, which fetches the current dashboard from ours once. */
+async function startCeiling(port: number, authorization: string, expectedBytes: number) {
+  const child = new Child(
+    forkTs('ceiling-server.ts', {
+      BENCH_CEILING_SOURCE: `http://127.0.0.1:${port}${DASHBOARD_PATH}`,
+      BENCH_CEILING_AUTHORIZATION: authorization,
+    }),
+    'ceiling',
+  );
+  try {
+    const ready = await child.next<{ type: 'ready'; port: number; bytes: number }>(60_000);
+    if (ready.bytes !== expectedBytes) {
+      throw new Error(`the ceiling got a body of ${ready.bytes} bytes, the last fresh GET ${expectedBytes}`);
+    }
+    return { child, port: ready.port };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+interface Target {
+  name: string;
+  goal: string;
+  figure: string;
+  pass: boolean | null;
+  /** The same figure on server CPU time, which other work on the machine hardly changes. */
+  cpuBasis?: string;
+}
+
+function targets(results: Scenario[], redisNote: string | null): Target[] {
+  const find = (store: StoreKind, sessions: number) => results.find((r) => r.store === store && r.sessions === sessions);
+  const skipped = (store: StoreKind) => ({
+    figure: store === 'redis' && redisNote ? `skipped: ${redisNote}` : 'not run',
+    pass: null,
+  });
+  const list: Target[] = [];
+  const add = (name: string, goal: string, run: Scenario | undefined, store: StoreKind, make: (run: Scenario) => Omit<Target, 'name' | 'goal'>) =>
+    list.push({ name, goal, ...(run ? make(run) : skipped(store)) });
+
+  const memory100k = find('memory', 100_000);
+  add('100k memory: fresh dashboard', '<= 50 ms', memory100k, 'memory', (r) => ({
+    figure: fmtMs(r.freshMedianMs),
+    pass: r.freshMedianMs <= 50,
+    cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU`,
+  }));
+  add('100k memory: GET throughput vs ceiling', '>= 50 %', memory100k, 'memory', (r) => ({
+    figure: `${fmtPct(r.ours.rps / r.ceiling.rps)} (${fmtCount(r.ours.rps)} vs ${fmtCount(r.ceiling.rps)}/s)`,
+    pass: r.ours.rps >= 0.5 * r.ceiling.rps,
+    cpuBasis: perCpuRatio(r),
+  }));
+  add('100k memory: GET p99 vs ceiling p99', '<= 1.5 x', memory100k, 'memory', (r) => ({
+    figure: `${(r.ours.p99 / r.ceiling.p99).toFixed(2)} x (${r.ours.p99} vs ${r.ceiling.p99} ms)`,
+    pass: r.ours.p99 <= 1.5 * r.ceiling.p99,
+  }));
+  const memory1m = find('memory', 1_000_000);
+  add('1M memory: fresh dashboard', '<= 500 ms', memory1m, 'memory', (r) => ({
+    figure: fmtMs(r.freshMedianMs),
+    pass: r.freshMedianMs <= 500,
+    cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU`,
+  }));
+  add('1M memory: peak RSS', '<= 1.2 GB', memory1m, 'memory', (r) => ({
+    figure: fmtBytes(r.afterLoad.maxRss),
+    pass: r.afterLoad.maxRss <= 1.2e9,
+  }));
+  const slowest = (store: StoreKind) =>
+    results.filter((r) => r.store === store).reduce<Scenario | undefined>((a, b) => (!a || b.touch.perSecond < a.touch.perSecond ? b : a), undefined);
+  add('touch, memory (slowest size)', '>= 200,000/s', slowest('memory'), 'memory', (r) => ({
+    figure: `${fmtCount(r.touch.perSecond)}/s at ${fmtCount(r.sessions)}`,
+    pass: r.touch.perSecond >= 200_000,
+    cpuBasis: `${fmtCount(r.touch.perCpuSecond)} per CPU s`,
+  }));
+  add('touch, Redis (slowest size)', '>= 20,000/s', slowest('redis'), 'redis', (r) => ({
+    figure: `${fmtCount(r.touch.perSecond)}/s at ${fmtCount(r.sessions)}`,
+    pass: r.touch.perSecond >= 20_000,
+  }));
+  add('100k Redis: fresh dashboard', '<= 250 ms', find('redis', 100_000), 'redis', (r) => ({
+    figure: fmtMs(r.freshMedianMs),
+    pass: r.freshMedianMs <= 250,
+    cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU (Node only)`,
+  }));
+  for (const store of ['memory', 'redis'] as const) {
+    const run = find(store, 1_000_000);
+    if (!run && store === 'redis') continue;
+    add(`1M ${store}: max event-loop block`, '<= 50 ms', run, store, (r) => {
+      const { ms, phase } = maxBlock(r.afterLoad.phases);
+      return { figure: `${fmtMs(ms)} (in ${phase})`, pass: ms <= 50 };
+    });
+  }
+  return list;
+}
+
+function perCpuRatio(r: Scenario): string | undefined {
+  const ours = r.ours.perServerCpuSecond;
+  const ceiling = r.ceiling.perServerCpuSecond;
+  if (!ours || !ceiling) return undefined;
+  return `${fmtPct(ours / ceiling)} (${fmtCount(ours)} vs ${fmtCount(ceiling)} per CPU s)`;
+}
+
+function maxBlock(phases: Record<string, PhaseFigures>): { ms: number; phase: string } {
+  let worst = { ms: 0, phase: '-' };
+  for (const phase of TARGET_PHASES) {
+    const ms = phases[phase]?.maxBlockMs ?? 0;
+    if (ms >= worst.ms) worst = { ms, phase };
+  }
+  return worst;
+}
+
+function printResults(results: Scenario[]): void {
+  const header = [
+    'store',
+    'sessions',
+    'IPs',
+    'body',
+    'populate',
+    'cold GET (first after start)',
+    'fresh GET (median)',
+    'GET/s',
+    'ceiling/s',
+    'of ceiling',
+    'of ceiling, per server CPU second',
+    'p50 / p99',
+    'ceiling p50 / p99',
+    'touch/s',
+    'RSS after load',
+    'peak RSS (to end of load)',
+    'max event-loop block: population / cold / fresh / load',
+    'max GC pause (same phases)',
+    'CPU cores in our GET load: server / client / others',
+    'CPU cores in ceiling load: server / client / others',
+    'machine load average (start / after loads)',
+  ];
+  const rows = results.map((r) => {
+    const phases = r.afterLoad.phases;
+    const block = (phase: string) => (phases[phase] ? phases[phase].maxBlockMs.toFixed(0) : '-');
+    const gc = Math.max(...TARGET_PHASES.map((phase) => phases[phase]?.maxGcMs ?? 0));
+    return [
+      r.store,
+      fmtCount(r.sessions),
+      fmtCount(r.distinctIps),
+      fmtBytes(r.bodyBytes),
+      `${r.populateSeconds.toFixed(1)} s`,
+      `${fmtMs(r.coldMs)} (${fmtMs(r.coldCpuMs)} CPU)`,
+      `${fmtMs(r.freshMedianMs)} (${fmtMs(r.freshCpuMedianMs)} CPU)` + (r.staleFresh ? ` (${r.staleFresh} stale!)` : ''),
+      fmtCount(r.ours.rps) + (r.ours.failures ? ` (${r.ours.failures} failed!)` : ''),
+      fmtCount(r.ceiling.rps),
+      fmtPct(r.ours.rps / r.ceiling.rps),
+      perCpuRatio(r) ?? 'n/a',
+      `${r.ours.p50} / ${r.ours.p99} ms`,
+      `${r.ceiling.p50} / ${r.ceiling.p99} ms`,
+      `${fmtCount(r.touch.perSecond)} (${fmtCount(r.touch.perCpuSecond)} per CPU s)`,
+      fmtBytes(r.afterLoad.rss),
+      fmtBytes(r.afterLoad.maxRss),
+      `${block('population')} / ${block('cold')} / ${block('fresh')} / ${block('load')} ms`,
+      `${gc.toFixed(0)} ms`,
+      cpuLine(r.ours),
+      cpuLine(r.ceiling),
+      `${r.loadAverage[0].toFixed(1)} / ${r.loadAverage[1].toFixed(1)}`,
+    ];
+  });
+  // Transposed: one column per scenario reads better than 17 columns.
+  const columns = [header, ...rows];
+  const table = header.map((_, i) => columns.map((column) => column[i]));
+  printTable(table, 1);
+}
+
+function printTargets(list: Target[]): void {
+  const rows = list.map((t) => [t.name, t.goal, t.figure, t.pass === null ? 'SKIP' : t.pass ? 'PASS' : 'FAIL', t.cpuBasis ?? '']);
+  printTable([['target', 'goal', 'figure', 'result', 'on server CPU time'], ...rows], 1);
+}
+
+function printTable(rows: string[][], headerRows: number): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => (cell ?? '').padEnd(widths[i])).join(' | ')} |`;
+  rows.forEach((row, index) => {
+    console.log(line(row));
+    if (index === headerRows - 1) console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  });
+}
+
+// ---------------------------------------------------------------- helpers
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function fmtCount(n: number): string {
+  if (n >= 1e6 && n % 1e6 === 0) return `${n / 1e6}M`;
+  if (n >= 1e3 && n % 1e3 === 0 && n < 1e6) return `${n / 1e3}k`;
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function fmtMs(ms: number): string {
+  return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
+}
+
+function cpuLine(figures: LoadFigures): string {
+  const cores = [figures.serverCores, figures.clientCores, figures.otherCores];
+  return cores.some((c) => c === null) ? 'n/a' : cores.map((c) => c!.toFixed(2)).join(' / ');
+}
+
+function fmtCores(cores: number | null): string {
+  return cores === null ? 'n/a' : `${cores.toFixed(2)} cores`;
+}
+
+function fmtPct(ratio: number): string {
+  return `${(ratio * 100).toFixed(0)} %`;
+}
+
+/** Decimal units: 1 MB = 10^6 bytes, 1 GB = 10^9 bytes. */
+function fmtBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(bytes >= 1e8 ? 0 : 1)} MB`;
+  return `${(bytes / 1e3).toFixed(1)} kB`;
+}
+
+const startedAt = Date.now();
+function log(message: string): void {
+  console.log(`[${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const authorization = `Bearer ${sign({ sub: 'bench', roles: ['stats:read'] }, SECRET, { algorithm: 'HS256', expiresIn: '1h' })}`;
+  const redisPrefix = `stats-bench:${process.pid}:`;
+  const profileDir = options.profile ? mkdtempSync(join(tmpdir(), 'stats-bench-profile-')) : undefined;
+  const results: Scenario[] = [];
+  // An interrupted run still removes its Redis keys.
+  process.once('SIGINT', () => {
+    void deleteKeysUnder(redisPrefix)
+      .catch(() => 0)
+      .finally(() => process.exit(130));
+  });
+
+  for (const sessions of options.sizes) {
+    results.push((await runScenario('memory', sessions, options, authorization, redisPrefix, profileDir)) as Scenario);
+  }
+
+  let redisNote = options.redisSizes.length ? await redisProblem() : null;
+  if (redisNote) log(`Redis skipped: ${redisNote}`);
+  try {
+    for (const sessions of redisNote ? [] : options.redisSizes) {
+      const result = await runScenario('redis', sessions, options, authorization, redisPrefix, profileDir);
+      if (typeof result === 'string') {
+        redisNote = result;
+        log(`Redis skipped: ${redisNote}`);
+        break;
+      }
+      results.push(result);
+    }
+  } finally {
+    if (options.redisSizes.length) {
+      const deleted = await deleteKeysUnder(redisPrefix).catch(() => 0);
+      if (deleted) log(`deleted ${fmtCount(deleted)} Redis keys under ${redisPrefix}`);
+    }
+  }
+
+  const seconds = (Date.now() - startedAt) / 1000;
+  console.log('');
+  console.log(
+    `Results (${options.quick ? 'quick' : 'full'} run, ${seconds.toFixed(0)} s; GET load: ${options.connections} connections x ${options.duration} s, ` +
+      `fresh GET = median of ${options.fresh})`,
+  );
+  console.log('');
+  printResults(results);
+  console.log('');
+  const continents = results.at(-1)?.continents;
+  if (continents) console.log(`IPs per continent (largest run): ${JSON.stringify(continents)}`);
+  if (redisNote) console.log(`Redis: skipped, ${redisNote}`);
+  const busiest = Math.max(0, ...results.map((r) => Math.max(r.ours.otherCores ?? 0, r.ceiling.otherCores ?? 0)));
+  if (busiest > 0.25) {
+    console.log(
+      `Note: other processes used up to ${busiest.toFixed(2)} of ${availableParallelism()} cores during the GET loads; ` +
+        'throughput and latency figures are lower and noisier than on an idle machine.',
+    );
+  }
+  if (profileDir) console.log('Note: the server processes were profiled, which slows them; these figures are not for the targets.');
+  console.log('');
+  const list = targets(results, redisNote);
+  printTargets(list);
+  if (profileDir) console.log(`\nCPU profiles of the server processes: ${profileDir} (summary: npx ts-node --transpile-only bench/profile-summary.ts ${profileDir})`);
+  if (options.json) writeFileSync(options.json, JSON.stringify({ options, results, targets: list, redisNote }, null, 2));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
