@@ -1,4 +1,4 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import Negotiator from 'negotiator';
 import { NotAcceptableError } from '../errors/not-acceptable.error';
@@ -7,21 +7,44 @@ import type { ResolvedStatsOptions } from '../stats-options.resolver';
 
 const NEGOTIATED = Symbol('stats:negotiated-media-type');
 
+/** The body is always UTF-8, so an Accept that asks for `charset=utf-8` is satisfied. */
+const CHARSET = ';charset=utf-8';
+
 /**
  * Answers 406 unless the `Accept` header admits `application/json` or one of
- * `acceptedMediaTypes`, q-values honoured, with the negotiator Express itself uses. Runs after
- * {@link StatsAuthGuard}, so an anonymous caller learns nothing from a 406.
+ * `acceptedMediaTypes`, q-values honoured (`q=0` excludes), with the negotiator Express itself
+ * uses. No Accept header, or an empty one, admits anything. Runs after {@link StatsAuthGuard}, so
+ * an anonymous caller learns nothing from a 406.
  */
 @Injectable()
 export class AcceptGuard implements CanActivate {
-  constructor(@Inject(STATS_RESOLVED_OPTIONS) private readonly options: ResolvedStatsOptions) {}
+  private readonly logger = new Logger('StatsModule');
+  private readonly offered: string[];
+
+  constructor(@Inject(STATS_RESOLVED_OPTIONS) private readonly options: ResolvedStatsOptions) {
+    this.offered = options.acceptedMediaTypes.map((type) => type + CHARSET);
+  }
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<Request & { [NEGOTIATED]?: string }>();
-    const mediaType = new Negotiator(request).mediaType(this.options.acceptedMediaTypes);
-    if (!mediaType) throw new NotAcceptableError();
+    const mediaType = this.negotiate(request.headers.accept);
+    if (!mediaType) {
+      const accept = JSON.stringify(String(request.headers.accept)).slice(0, 200);
+      this.logger.warn(
+        `Refused ${request.method} ${request.path}: Accept ${accept} admits none of ${this.options.acceptedMediaTypes.join(', ')}`,
+      );
+      throw new NotAcceptableError();
+    }
     request[NEGOTIATED] = mediaType;
     return true;
+  }
+
+  /** The media type to answer `accept` with (without parameters), or null when there is none. */
+  negotiate(accept: string | string[] | undefined): string | null {
+    const header = Array.isArray(accept) ? accept.join(', ') : accept;
+    const headers = header === undefined || header.trim() === '' ? {} : { accept: header };
+    const chosen = new Negotiator({ headers }).mediaType(this.offered);
+    return chosen ? chosen.slice(0, -CHARSET.length) : null;
   }
 }
 
