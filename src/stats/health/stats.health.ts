@@ -34,11 +34,17 @@ export class StatsHealthIndicator {
       ]);
     } catch (error) {
       store = 'down';
-      storeError = (error as Error).message;
+      storeError = reason(error);
     } finally {
       clearTimeout(timer);
     }
     const details: Record<string, string> = storeError ? { geo, store, storeError } : { geo, store };
     return geo === 'up' && store === 'up' ? indicator.up(details) : indicator.down(details);
   }
+}
+
+/** The underlying problem (e.g. "connect ECONNREFUSED") rather than the 503 text wrapped around it. */
+function reason(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
 }

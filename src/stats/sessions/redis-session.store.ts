@@ -195,6 +195,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   private lastErrorLogAt = 0;
   private suppressedErrors = 0;
   private disconnected = false;
+  private closing = false;
 
   constructor(options: RedisSessionStoreOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
@@ -222,7 +223,11 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       });
       this.ownsClient = true;
       this.client.on('error', (error: Error) => this.logConnectionError(error));
-      this.client.on('close', () => (this.disconnected = true));
+      this.client.on('close', () => {
+        if (this.disconnected || this.closing) return;
+        this.disconnected = true;
+        this.logConnectionError(new Error('connection lost'));
+      });
       this.client.on('ready', () => {
         if (!this.disconnected) return;
         this.disconnected = false;
@@ -305,6 +310,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     await Promise.allSettled([...this.inFlight]);
     const client = this.client as Redis;
     if (!this.ownsClient || isClosed(client)) return;
+    this.closing = true;
     try {
       await this.withinDeadline(client.quit());
     } catch {
