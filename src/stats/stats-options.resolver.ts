@@ -74,8 +74,24 @@ export function resolveStatsOptions(options: StatsModuleOptions | undefined): Re
   };
 }
 
+/** Every option of `auth`: a misspelt one (`requiredRole`) would otherwise fall back to a default. */
+const AUTH_OPTIONS = new Set([
+  'secret',
+  'publicKey',
+  'jwksUri',
+  'issuer',
+  'audience',
+  'algorithms',
+  'rolesClaim',
+  'requiredRoles',
+  'clockToleranceSeconds',
+]);
+
 function resolveAuth(auth: StatsModuleOptions['auth'] | undefined): ResolvedAuthOptions {
   if (!isObject(auth)) fail('auth', 'is required: give auth.secret, auth.publicKey or auth.jwksUri');
+  for (const name of Object.keys(auth)) {
+    if (!AUTH_OPTIONS.has(name)) fail(`auth.${name}`, `is not an option; the options are ${[...AUTH_OPTIONS].join(', ')}`);
+  }
   const key = resolveKey(auth);
   const keyAlgorithms = algorithmsFor(key);
   let algorithms = keyAlgorithms;
@@ -94,7 +110,8 @@ function resolveAuth(auth: StatsModuleOptions['auth'] | undefined): ResolvedAuth
     algorithms = [...auth.algorithms];
   }
 
-  const requiredRoles = auth.requiredRoles ?? ['stats:read'];
+  // Only an absent list takes the default: null (an unset variable, say) is a mistake to report.
+  const requiredRoles = auth.requiredRoles === undefined ? ['stats:read'] : auth.requiredRoles;
   if (
     !Array.isArray(requiredRoles) ||
     requiredRoles.length === 0 ||
@@ -140,6 +157,10 @@ function resolveKey(auth: StatsModuleOptions['auth']): VerificationKey {
     return { kind: 'secret', secret: auth.secret };
   }
   if (auth.publicKey !== undefined && auth.publicKey !== '') {
+    // createPublicKey would derive the public half; a private key has no business in this process.
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(String(auth.publicKey))) {
+      fail('auth.publicKey', 'is a private key; give the public key (or certificate) only');
+    }
     let key: KeyObject;
     try {
       key = createPublicKey(String(auth.publicKey));
