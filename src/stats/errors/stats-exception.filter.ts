@@ -17,12 +17,15 @@ export class StatsExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const error = toApiError(exception);
+    const cause = error.cause ?? exception;
     if (error.getStatus() >= 500) {
-      const cause = error.cause ?? exception;
       this.logger.error(
         `${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`,
         cause instanceof Error ? cause.stack : undefined,
       );
+    } else if (cause !== error) {
+      // An error of another source, answered with a generic message: its own goes to the log.
+      this.logger.warn(`${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`);
     }
     if (response.headersSent) {
       response.destroy();
@@ -37,10 +40,15 @@ export class StatsExceptionFilter implements ExceptionFilter {
   }
 }
 
-function toApiError(exception: unknown): StatsApiError {
+/**
+ * The documented error for any exception. Errors of other sources (Nest's own, a host's) keep
+ * their status but get a generic message: theirs may carry details meant for the log.
+ */
+export function toApiError(exception: unknown): StatsApiError {
   if (exception instanceof StatsApiError) return exception;
   if (exception instanceof HttpException) {
-    switch (exception.getStatus()) {
+    const status = exception.getStatus();
+    switch (status) {
       case HttpStatus.UNAUTHORIZED:
         return new TokenError(false);
       case HttpStatus.FORBIDDEN:
@@ -48,10 +56,17 @@ function toApiError(exception: unknown): StatsApiError {
       case HttpStatus.NOT_ACCEPTABLE:
         return new NotAcceptableError();
     }
-    if (exception.getStatus() < 500) {
-      const id = (HttpStatus[exception.getStatus()] ?? 'client_error').toLowerCase();
-      return new StatsApiError(exception.getStatus(), id, exception.message);
+    if ((status >= 400 && status < 500) || status === HttpStatus.SERVICE_UNAVAILABLE || status === HttpStatus.GATEWAY_TIMEOUT) {
+      return generic(status, exception);
     }
   }
   return new InternalError(exception);
+}
+
+/** `{ id: 'not_found', message: 'Not found.' }` for a 404, and so on. */
+function generic(status: number, cause: HttpException): StatsApiError {
+  const name = HttpStatus[status];
+  if (!name) return new StatsApiError(status, 'client_error', 'Invalid request.', {}, cause);
+  const words = name.toLowerCase().split('_');
+  return new StatsApiError(status, words.join('_'), `${words.join(' ').replace(/^./, (c) => c.toUpperCase())}.`, {}, cause);
 }
