@@ -1,0 +1,218 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The repository root, where `npm pack` runs. */
+export const REPOSITORY = resolve(__dirname, '..', '..');
+
+/**
+ * The environment of child npm and node processes, without the `npm_*` variables an enclosing
+ * `npm test` sets: npm would read them as its own configuration (prefix, lifecycle event...).
+ */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(key) && key !== 'INIT_CWD') env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Runs a command; rejects with its output when it exits non-zero. */
+export function run(command: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolvePromise(stdout);
+      else reject(new Error(`${command} ${args.join(' ')} exited ${code} in ${cwd}\n${stdout}\n${stderr}`));
+    });
+  });
+}
+
+export interface PackedFile {
+  path: string;
+  size: number;
+}
+
+export interface PackResult {
+  name: string;
+  tarball: string;
+  size: number;
+  files: PackedFile[];
+}
+
+/** `npm pack` of the repository (its prepack script builds the library) into `destination`. */
+export async function packLibrary(destination: string): Promise<PackResult> {
+  await mkdir(destination, { recursive: true });
+  const stdout = await run('npm', ['pack', '--json', '--pack-destination', destination], REPOSITORY);
+  // Lifecycle scripts may print before the JSON report.
+  const [report] = JSON.parse(stdout.slice(stdout.search(/^\[/m)));
+  return { name: report.name, tarball: join(destination, report.filename), size: report.size, files: report.files };
+}
+
+export interface HostSpec {
+  nestMajor: 11 | 12;
+  /** Install @nestjs/swagger too; without it, the host proves the module runs without it. */
+  swagger: boolean;
+  packageName: string;
+  tarball: string;
+}
+
+/**
+ * A fresh Nest application in `dir`: a package.json with Nest of one major and the packed tarball
+ * as a dependency, installed by npm (its cache keeps repeated installs fast).
+ */
+export async function installHost(dir: string, spec: HostSpec): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const nest = `^${spec.nestMajor}.0.0`;
+  const dependencies: Record<string, string> = {
+    '@nestjs/common': nest,
+    '@nestjs/core': nest,
+    '@nestjs/platform-express': nest,
+    '@nestjs/passport': nest,
+    '@nestjs/terminus': nest,
+    ...(spec.swagger ? { '@nestjs/swagger': nest } : {}),
+    passport: '^0.7.0',
+    'reflect-metadata': '^0.2.2',
+    rxjs: '^7.8.1',
+    [spec.packageName]: `file:${spec.tarball}`,
+  };
+  const manifest = { name: `stats-host-nest${spec.nestMajor}`, version: '0.0.0', private: true, dependencies };
+  await writeFile(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+  await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock', '--loglevel=error'],
+    dir,
+  );
+}
+
+export async function installedVersion(dir: string, packageName: string): Promise<string> {
+  const manifest = JSON.parse(await readFile(join(dir, 'node_modules', packageName, 'package.json'), 'utf8'));
+  return manifest.version;
+}
+
+export const HOST_SECRET = 'package-host-secret-of-at-least-thirty-two-characters';
+
+/** One session the host reports at start-up: a public IP that geoip-lite places in the US. */
+export const HOST_SESSION = { id: 'host-session-1', ip: '8.8.8.8', clientVersion: '6.1.2-release' };
+
+/** Module options of the hosts, as a JavaScript literal. */
+const OPTIONS = `{
+  auth: { secret: process.env.STATS_JWT_SECRET },
+  versionPolicy: { full: '>=6.0.0', partial: '>=5.5.0 <6.0.0' },
+}`;
+
+/**
+ * Nest 11 host, CommonJS: `require` of the package, `forRoot`, no @nestjs/swagger.
+ * Prints `READY <port>` once it listens.
+ */
+export function commonJsHost(packageName: string): string {
+  return `'use strict';
+require('reflect-metadata');
+const { Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { SessionsService, StatsModule } = require(${JSON.stringify(packageName)});
+
+class AppModule {}
+Module({ imports: [StatsModule.forRoot(${OPTIONS})] })(AppModule);
+
+async function main() {
+  const app = await NestFactory.create(AppModule, { logger: ['error'] });
+  app.enableShutdownHooks();
+  await app.get(SessionsService).touch(${JSON.stringify(HOST_SESSION)});
+  await app.listen(0, '127.0.0.1');
+  console.log('READY ' + app.getHttpServer().address().port);
+}
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`;
+}
+
+/**
+ * Nest 12 host, an ES module: `import` of the (CommonJS) package, `forRootAsync`, with
+ * @nestjs/swagger serving the document at /docs-json. Prints `READY <port>` once it listens.
+ */
+export function esmHost(packageName: string): string {
+  return `import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SessionsService, StatsModule } from ${JSON.stringify(packageName)};
+
+class AppModule {}
+Module({ imports: [StatsModule.forRootAsync({ useFactory: async () => (${OPTIONS}) })] })(AppModule);
+
+const app = await NestFactory.create(AppModule, { logger: ['error'] });
+app.enableShutdownHooks();
+const config = new DocumentBuilder().setTitle('Host').setVersion('1').addBearerAuth().build();
+SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config));
+await app.get(SessionsService).touch(${JSON.stringify(HOST_SESSION)});
+await app.listen(0, '127.0.0.1');
+console.log('READY ' + app.getHttpServer().address().port);
+`;
+}
+
+export interface RunningHost {
+  baseUrl: string;
+  /** What the host wrote to stderr so far, for failure messages. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `node <file>` in the host folder and waits for its `READY <port>` line. */
+export async function startHost(dir: string, file: string, source: string): Promise<RunningHost> {
+  await writeFile(join(dir, file), source);
+  const child: ChildProcess = spawn(process.execPath, [file], {
+    cwd: dir,
+    env: childEnv({ STATS_JWT_SECRET: HOST_SECRET, NODE_ENV: 'production' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const port = await new Promise<number>((resolvePort, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => reject(new Error(`${file} did not start within 30 s\n${stdout}\n${stderr}`)), 30_000);
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk;
+      const ready = /^READY (\d+)$/m.exec(stdout);
+      if (ready) {
+        clearTimeout(timer);
+        resolvePort(Number(ready[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${file} exited ${code} before listening\n${stdout}\n${stderr}`));
+    });
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** A new folder under the OS temporary folder, outside the repository. */
+export function temporaryFolder(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'stats-package-'));
+}
+
+/** Removes a folder from {@link temporaryFolder}; KEEP_PACKAGE_HOSTS=1 keeps it to look into. */
+export async function removeFolder(dir: string | undefined): Promise<void> {
+  if (dir && !process.env.KEEP_PACKAGE_HOSTS) await rm(dir, { recursive: true, force: true });
+}
