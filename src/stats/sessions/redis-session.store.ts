@@ -20,7 +20,7 @@ export interface RedisSessionStoreOptions {
 /** Sessions expired per ZRANGEBYSCORE batch; stays well below Lua's limit on unpack(). */
 const SWEEP_BATCH = 5000;
 /** Batches one script call may expire, so a mass expiry never blocks Redis for long. */
-const SWEEP_BATCHES_PER_READ = 4;
+const SWEEP_BATCHES_PER_READ = 2;
 /** Sessions per upsert script call; larger batches are split into several calls. */
 const UPSERT_CHUNK = 1000;
 /** Ids per HMGET of `find`. */
@@ -87,13 +87,18 @@ end
 
 /**
  * ARGV: cutoff, with aggregates (1/0). Returns { revision, more } or, with aggregates and nothing
- * left to expire, { revision, more, total, flat per-IP counts, flat per-version counts }.
+ * left to expire, { revision, more, total, per-IP counts, flat per-version counts }. The per-IP
+ * counts, possibly tens of thousands, come as one "ip,count,ip,count" string: far cheaper for the
+ * client to read than as many replies, and an IP never contains a comma.
  */
 const READ_SCRIPT = `${LUA_PRELUDE}
 local more = sweep(tonumber(ARGV[1]), ${SWEEP_BATCHES_PER_READ})
 if more then return { revision(), 1 } end
 if ARGV[2] ~= '1' then return { revision(), 0 } end
-return { revision(), 0, redis.call('HLEN', sessions), redis.call('HGETALL', byIp), redis.call('HGETALL', byVersion) }
+return {
+  revision(), 0, redis.call('HLEN', sessions),
+  table.concat(redis.call('HGETALL', byIp), ','), redis.call('HGETALL', byVersion)
+}
 `;
 
 /**
@@ -279,7 +284,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     return {
       revision,
       totalCount: total!,
-      sessionsByIp: countsOf(byIp!),
+      sessionsByIp: countsOf(byIp === '' ? [] : byIp!.split(',')),
       sessionsByVersion: countsOf(byVersion!),
     };
   }
@@ -332,44 +337,46 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     }
   }
 
-  /** Sends every queued upsert, in chunks; each caller settles with the chunks holding its sessions. */
+  /**
+   * Sends every queued upsert, in chunks of {@link UPSERT_CHUNK} sessions. Callers settle together:
+   * a failure of Redis concerns them all alike.
+   */
   private flush(): void {
     this.flushScheduled = false;
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    const now = Math.max(...batch.map((pending) => pending.now));
+    // A session touched several times in one batch is written once, with its newest sighting
+    // (on a tie, the later call's), which is what writing them one after the other would leave.
+    const newest = new Map<string, StoredSession>();
+    let now = 0;
+    for (const pending of batch) {
+      now = Math.max(now, pending.now);
+      for (const session of pending.sessions) {
+        const known = newest.get(session.id);
+        if (!known || known.seenAt <= session.seenAt) newest.set(session.id, session);
+      }
+    }
     // A fresh generation is only taken when Redis holds none, e.g. after it lost its data: the
     // counter starts again from zero, and the new name keeps old revisions from matching.
     const header = [now - this.ttlMs, this.ttlMs + KEY_GRACE_MS, randomBytes(6).toString('hex')];
+    const upsert = this.command(COMMANDS.upsert);
     const chunks: Promise<unknown>[] = [];
-    /** Per caller, the chunks [first, end) its sessions went into. */
-    const ranges: Array<[number, number]> = [];
-    let args: (string | number)[] = [];
-    let sessionsInChunk = 0;
-    const send = () => {
-      const sent = this.call(this.command(COMMANDS.upsert)(...this.keys, ...header, ...args));
-      sent.catch(() => undefined); // each caller receives the error through its own promise
-      chunks.push(sent);
-      args = [];
-      sessionsInChunk = 0;
-    };
-    for (const pending of batch) {
-      const first = chunks.length; // the chunk being filled, sent later
-      for (const session of pending.sessions) {
-        args.push(session.id, String(session.seenAt), session.ip, session.clientVersion);
-        if (++sessionsInChunk === UPSERT_CHUNK) send();
+    let args: string[] = [];
+    for (const session of newest.values()) {
+      args.push(session.id, String(session.seenAt), session.ip, session.clientVersion);
+      if (args.length === UPSERT_CHUNK * 4) {
+        chunks.push(this.call(upsert(...this.keys, ...header, ...args)));
+        args = [];
       }
-      ranges.push([first, chunks.length + (sessionsInChunk > 0 ? 1 : 0)]);
     }
-    if (sessionsInChunk > 0) send();
-    const settled = Promise.allSettled(chunks);
-    this.inFlight.add(settled);
-    void settled.then(() => this.inFlight.delete(settled));
-    batch.forEach((pending, index) => {
-      const [first, end] = ranges[index];
-      Promise.all(chunks.slice(first, end)).then(() => pending.resolve(), pending.reject);
-    });
+    if (args.length > 0) chunks.push(this.call(upsert(...this.keys, ...header, ...args)));
+    const written = Promise.all(chunks).then(
+      () => batch.forEach((pending) => pending.resolve()),
+      (error: unknown) => batch.forEach((pending) => pending.reject(error)),
+    );
+    this.inFlight.add(written);
+    void written.then(() => this.inFlight.delete(written));
   }
 
   private command(name: string): ScriptCommand {
@@ -411,7 +418,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   }
 }
 
-type ReadReply = [string, number, number?, string[]?, string[]?];
+type ReadReply = [string, number, number?, string?, string[]?];
 
 function countsOf(flat: string[]): Map<string, number> {
   const counts = new Map<string, number>();

@@ -86,6 +86,22 @@ export function describeSessionStoreContract(
       expect((await store.find(['a'], T0 + 10)).get('a')).toEqual(session('a', '8.8.8.8', '6.0.0', T0 + 10));
     });
 
+    it('keeps the newest sighting when one call lists a session several times', async () => {
+      await store.upsert(
+        [
+          session('a', '8.8.8.8', '6.0.0', T0 + 5),
+          session('a', '1.1.1.1', '6.1.0', T0 + 7),
+          session('a', '9.9.9.9', '6.2.0', T0 + 6),
+        ],
+        T0 + 7,
+      );
+      expect(await snapshot(T0 + 7)).toMatchObject({
+        totalCount: 1,
+        sessionsByIp: { '1.1.1.1': 1 },
+        sessionsByVersion: { '6.1.0': 1 },
+      });
+    });
+
     it('lets the latest of equal sighting times decide the IP and version', async () => {
       await store.upsert([session('a', '8.8.8.8', '6.0.0', T0)], T0);
       await store.upsert([session('a', '1.1.1.1', '6.0.0', T0)], T0);
