@@ -21,7 +21,7 @@ export interface RedisSessionStoreOptions {
 const SWEEP_BATCH = 5000;
 /** Batches one script call may expire, so a mass expiry never blocks Redis for long. */
 const SWEEP_BATCHES_PER_READ = 2;
-/** Sessions per upsert script call; larger batches are split into several calls. */
+/** Sessions per upsert or remove script call; larger batches are split into several calls. */
 const UPSERT_CHUNK = 1000;
 /** Ids per HMGET of `find`. */
 const FIND_CHUNK = 10_000;
@@ -271,8 +271,10 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   }
 
   async remove(ids: readonly string[], _now?: number): Promise<void> {
-    if (ids.length === 0) return;
-    await this.call(this.command(COMMANDS.remove)(...this.keys, ...ids));
+    const remove = this.command(COMMANDS.remove);
+    for (let start = 0; start < ids.length; start += UPSERT_CHUNK) {
+      await this.call(remove(...this.keys, ...ids.slice(start, start + UPSERT_CHUNK)));
+    }
   }
 
   async revision(now: number): Promise<string> {
@@ -324,7 +326,11 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     }
   }
 
-  /** Sweeps (as many calls as a mass expiry needs) and reads the revision, with the figures if asked. */
+  /**
+   * Sweeps (as many calls as a mass expiry needs) and reads the revision, with the figures if asked.
+   * Each call commits its share of the expiry, so a sweep cut short by the deadline is carried on
+   * by the next read, here or on another instance.
+   */
   private async read(now: number, withAggregates: boolean): Promise<ReadReply> {
     const cutoff = now - this.ttlMs;
     const deadline = Date.now() + this.timeoutMs;
