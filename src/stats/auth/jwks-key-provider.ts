@@ -65,9 +65,12 @@ export class JwksKeyProvider {
     }
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
 
+    const fetchedBefore = this.fetchedAt;
     let keys = await this.currentKeys();
     let key = pick(keys, kid);
-    if (!key && kid !== undefined && this.mayRefetchForUnknownKid()) {
+    // A key set fetched during this very lookup is as new as a refetch would be.
+    const justFetched = this.fetchedAt !== fetchedBefore;
+    if (!key && kid !== undefined && !justFetched && this.mayRefetchForUnknownKid()) {
       keys = await this.refresh();
       key = pick(keys, kid);
     }
