@@ -1,7 +1,7 @@
 /**
  * Benchmark of GET /stats/active-sessions/dashboard and of touch(), in-memory and Redis stores.
  *
- *   npm run bench            1k, 100k, 1M sessions in memory; 1k, 100k in Redis (10 s loads)
+ *   npm run bench            1k, 100k, 1M sessions in memory and in Redis (10 s loads)
  *   npm run bench:quick      1k, 100k in memory; 10k in Redis (3 s loads), under a minute
  *
  * Options: --sizes 1000,100000  --redis-sizes 1000  --duration 10  --connections 32  --fresh 7
@@ -64,7 +64,7 @@ function parseOptions(argv: string[]): Options {
     ? { sizes: [1_000, 100_000], redisSizes: [10_000], duration: 3, connections: 32, fresh: 5, touchMs: 1000, profile: false, quick }
     : {
         sizes: [1_000, 100_000, 1_000_000],
-        redisSizes: [1_000, 100_000],
+        redisSizes: [1_000, 100_000, 1_000_000],
         duration: 10,
         connections: 32,
         fresh: 7,
@@ -127,6 +127,15 @@ interface Scenario {
   end: ServerStats;
   /** 1-minute load average of the machine when the scenario started and after its GET loads. */
   loadAverage: [number, number];
+  /** Non-200 answers and other oddities seen on the way. */
+  problems: string[];
+}
+
+/** A scenario that could not be measured, and why. */
+interface Failure {
+  store: StoreKind;
+  sessions: number;
+  reason: string;
 }
 
 // ---------------------------------------------------------------- child processes
@@ -175,7 +184,9 @@ class Child {
 
   async ask<T extends FromServer['type']>(message: ToServer, reply: T, timeoutMs = 60_000) {
     this.send(message);
-    const answer = await this.next<FromServer>(timeoutMs);
+    const answer = await this.next<FromServer>(timeoutMs).catch((error: Error) => {
+      throw new Error(`${message.type}: ${error.message}`);
+    });
     if (answer.type !== reply) throw new Error(`${this.name}: expected ${reply}, got ${answer.type}`);
     return answer as Extract<FromServer, { type: T }>;
   }
@@ -421,7 +432,7 @@ async function runScenario(
   authorization: string,
   redisPrefix: string,
   profileDir: string | undefined,
-): Promise<Scenario | string> {
+): Promise<Scenario | { unavailable: string } | { failed: string }> {
   const config: ServerConfig = {
     store,
     sessions,
@@ -438,10 +449,10 @@ async function runScenario(
   try {
     log(`${store} ${fmtCount(sessions)}: starting the server and populating`);
     const ready = await server.next<FromServer>(600_000);
-    if (ready.type === 'unavailable') return ready.reason;
+    if (ready.type === 'unavailable') return { unavailable: ready.reason };
     if (ready.type !== 'ready') throw new Error(`server: expected ready, got ${ready.type}`);
     if (store === 'redis' && (await keysUnder(config.redis!.keyPrefix, 1)) === 0) {
-      return `the store (${ready.storeClass}) wrote no keys under ${config.redis!.keyPrefix}`;
+      return { unavailable: `the store (${ready.storeClass}) wrote no keys under ${config.redis!.keyPrefix}` };
     }
     log(`  populated in ${ready.populateSeconds.toFixed(1)} s (${ready.storeClass}, ${fmtCount(ready.distinctIps)} IPs)`);
 
@@ -450,24 +461,29 @@ async function runScenario(
     const cpuAtStart = await serverCpuMs(server);
     const cold = await timedGet(ready.port, authorization);
     const coldCpuMs = (await serverCpuMs(server)) - cpuAtStart;
-    if (cold.status !== 200) throw new Error(`GET answered ${cold.status}: ${cold.body.toString().slice(0, 200)}`);
+    const problems: string[] = [];
+    if (cold.status !== 200) problems.push(`cold GET answered ${cold.status} after ${fmtMs(cold.ms)}: ${snippet(cold.body)}`);
 
     // A fresh dashboard: one GET right after a touch that adds a session.
     server.send({ type: 'phase', name: 'fresh' });
     const freshMs: number[] = [];
     const freshCpuMs: number[] = [];
     let staleFresh = 0;
-    let body = cold.body;
+    let body: Buffer | null = cold.status === 200 ? cold.body : null;
     for (let i = 0; i < options.fresh; i++) {
       const { totalExpected } = await server.ask({ type: 'touch-new' }, 'touched');
       const cpuBefore = await serverCpuMs(server);
       const fresh = await timedGet(ready.port, authorization);
       freshCpuMs.push((await serverCpuMs(server)) - cpuBefore);
-      if (fresh.status !== 200) throw new Error(`GET answered ${fresh.status}`);
+      if (fresh.status !== 200) {
+        problems.push(`fresh GET answered ${fresh.status} after ${fmtMs(fresh.ms)}: ${snippet(fresh.body)}`);
+        continue;
+      }
       if (totalCountOf(fresh.body) !== totalExpected) staleFresh++;
       freshMs.push(fresh.ms);
       body = fresh.body;
     }
+    if (!body || freshMs.length === 0) return { failed: problems.at(-1) ?? 'no dashboard' };
     log(
       `  fresh dashboard: median ${fmtMs(median(freshMs))} (${freshMs.map((ms) => ms.toFixed(0)).join(', ')} ms), ` +
         `server CPU median ${fmtMs(median(freshCpuMs))}`,
@@ -520,14 +536,19 @@ async function runScenario(
       touch,
       end,
       loadAverage: [loadAtStart, loadAfter],
+      problems,
     };
   } catch (error) {
-    if (store === 'redis') return `the Redis run failed: ${(error as Error).message.split('\n')[0]}`;
-    throw error;
+    log(`  failed: ${(error as Error).stack}`);
+    return { failed: (error as Error).message.split('\n')[0] };
   } finally {
     await server.stop();
     agent.destroy();
   }
+}
+
+function snippet(body: Buffer): string {
+  return body.subarray(0, 160).toString('utf8').replace(/\s+/g, ' ');
 }
 
 async function serverCpuMs(server: Child): Promise<number> {
@@ -566,41 +587,48 @@ interface Target {
   cpuBasis?: string;
 }
 
-function targets(results: Scenario[], redisNote: string | null): Target[] {
+function targets(results: Scenario[], failures: Failure[], redisNote: string | null): Target[] {
   const find = (store: StoreKind, sessions: number) => results.find((r) => r.store === store && r.sessions === sessions);
-  const skipped = (store: StoreKind) => ({
-    figure: store === 'redis' && redisNote ? `skipped: ${redisNote}` : 'not run',
-    pass: null,
-  });
   const list: Target[] = [];
-  const add = (name: string, goal: string, run: Scenario | undefined, store: StoreKind, make: (run: Scenario) => Omit<Target, 'name' | 'goal'>) =>
-    list.push({ name, goal, ...(run ? make(run) : skipped(store)) });
+  const add = (
+    name: string,
+    goal: string,
+    run: Scenario | undefined,
+    store: StoreKind,
+    make: (run: Scenario) => Omit<Target, 'name' | 'goal'>,
+    sessions?: number,
+  ) => {
+    const failure = failures.find((f) => f.store === store && (sessions === undefined || f.sessions === sessions));
+    if (run) list.push({ name, goal, ...make(run) });
+    else if (failure) list.push({ name, goal, figure: `failed at ${fmtCount(failure.sessions)}: ${failure.reason}`, pass: false });
+    else list.push({ name, goal, figure: store === 'redis' && redisNote ? `skipped: ${redisNote}` : 'not run', pass: null });
+  };
 
   const memory100k = find('memory', 100_000);
   add('100k memory: fresh dashboard', '<= 50 ms', memory100k, 'memory', (r) => ({
     figure: fmtMs(r.freshMedianMs),
     pass: r.freshMedianMs <= 50,
     cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU`,
-  }));
+  }), 100_000);
   add('100k memory: GET throughput vs ceiling', '>= 50 %', memory100k, 'memory', (r) => ({
     figure: `${fmtPct(r.ours.rps / r.ceiling.rps)} (${fmtCount(r.ours.rps)} vs ${fmtCount(r.ceiling.rps)}/s)`,
     pass: r.ours.rps >= 0.5 * r.ceiling.rps,
     cpuBasis: perCpuRatio(r),
-  }));
+  }), 100_000);
   add('100k memory: GET p99 vs ceiling p99', '<= 1.5 x', memory100k, 'memory', (r) => ({
     figure: `${(r.ours.p99 / r.ceiling.p99).toFixed(2)} x (${r.ours.p99} vs ${r.ceiling.p99} ms)`,
     pass: r.ours.p99 <= 1.5 * r.ceiling.p99,
-  }));
+  }), 100_000);
   const memory1m = find('memory', 1_000_000);
   add('1M memory: fresh dashboard', '<= 500 ms', memory1m, 'memory', (r) => ({
     figure: fmtMs(r.freshMedianMs),
     pass: r.freshMedianMs <= 500,
     cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU`,
-  }));
+  }), 1_000_000);
   add('1M memory: peak RSS', '<= 1.2 GB', memory1m, 'memory', (r) => ({
     figure: fmtBytes(r.afterLoad.maxRss),
     pass: r.afterLoad.maxRss <= 1.2e9,
-  }));
+  }), 1_000_000);
   const slowest = (store: StoreKind) =>
     results.filter((r) => r.store === store).reduce<Scenario | undefined>((a, b) => (!a || b.touch.perSecond < a.touch.perSecond ? b : a), undefined);
   add('touch, memory (slowest size)', '>= 200,000/s', slowest('memory'), 'memory', (r) => ({
@@ -616,14 +644,15 @@ function targets(results: Scenario[], redisNote: string | null): Target[] {
     figure: fmtMs(r.freshMedianMs),
     pass: r.freshMedianMs <= 250,
     cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU (Node only)`,
-  }));
+  }), 100_000);
   for (const store of ['memory', 'redis'] as const) {
     const run = find(store, 1_000_000);
-    if (!run && store === 'redis') continue;
+    const failed = failures.some((f) => f.store === store && f.sessions === 1_000_000);
+    if (!run && !failed && store === 'redis') continue;
     add(`1M ${store}: max event-loop block`, '<= 50 ms', run, store, (r) => {
       const { ms, phase } = maxBlock(r.afterLoad.phases);
       return { figure: `${fmtMs(ms)} (in ${phase})`, pass: ms <= 50 };
-    });
+    }, 1_000_000);
   }
   return list;
 }
@@ -774,8 +803,19 @@ async function main(): Promise<void> {
       .finally(() => process.exit(130));
   });
 
+  const failures: Failure[] = [];
+  const record = (store: StoreKind, sessions: number, result: Scenario | { failed: string }) => {
+    if ('failed' in result) {
+      failures.push({ store, sessions, reason: result.failed });
+      log(`  ${store} ${fmtCount(sessions)} failed: ${result.failed}`);
+    } else {
+      results.push(result);
+    }
+  };
   for (const sessions of options.sizes) {
-    results.push((await runScenario('memory', sessions, options, authorization, redisPrefix, profileDir)) as Scenario);
+    const result = await runScenario('memory', sessions, options, authorization, redisPrefix, profileDir);
+    if ('unavailable' in result) throw new Error(result.unavailable);
+    record('memory', sessions, result);
   }
 
   let redisNote = options.redisSizes.length ? await redisProblem() : null;
@@ -783,12 +823,12 @@ async function main(): Promise<void> {
   try {
     for (const sessions of redisNote ? [] : options.redisSizes) {
       const result = await runScenario('redis', sessions, options, authorization, redisPrefix, profileDir);
-      if (typeof result === 'string') {
-        redisNote = result;
+      if ('unavailable' in result) {
+        redisNote = result.unavailable;
         log(`Redis skipped: ${redisNote}`);
         break;
       }
-      results.push(result);
+      record('redis', sessions, result);
     }
   } finally {
     if (options.redisSizes.length) {
@@ -806,7 +846,12 @@ async function main(): Promise<void> {
   console.log('');
   printResults(results);
   console.log('');
-  const continents = results.at(-1)?.continents;
+  for (const r of results) {
+    for (const problem of r.problems) console.log(`${r.store} ${fmtCount(r.sessions)}: ${problem}`);
+    if (r.staleFresh) console.log(`${r.store} ${fmtCount(r.sessions)}: ${r.staleFresh} fresh GET(s) did not count the new session`);
+  }
+  for (const f of failures) console.log(`${f.store} ${fmtCount(f.sessions)}: FAILED, ${f.reason}`);
+  const continents = [...results].sort((a, b) => b.sessions - a.sessions)[0]?.continents;
   if (continents) console.log(`IPs per continent (largest run): ${JSON.stringify(continents)}`);
   if (redisNote) console.log(`Redis: skipped, ${redisNote}`);
   const busiest = Math.max(0, ...results.map((r) => Math.max(r.ours.otherCores ?? 0, r.ceiling.otherCores ?? 0)));
@@ -818,10 +863,10 @@ async function main(): Promise<void> {
   }
   if (profileDir) console.log('Note: the server processes were profiled, which slows them; these figures are not for the targets.');
   console.log('');
-  const list = targets(results, redisNote);
+  const list = targets(results, failures, redisNote);
   printTargets(list);
   if (profileDir) console.log(`\nCPU profiles of the server processes: ${profileDir} (summary: npx ts-node --transpile-only bench/profile-summary.ts ${profileDir})`);
-  if (options.json) writeFileSync(options.json, JSON.stringify({ options, results, targets: list, redisNote }, null, 2));
+  if (options.json) writeFileSync(options.json, JSON.stringify({ options, results, failures, targets: list, redisNote }, null, 2));
 }
 
 main().then(

@@ -21,14 +21,14 @@ import {
   type TouchSessionInput,
 } from '../src/stats';
 import type { FromServer, PhaseFigures, ServerConfig, ServerStats, ToServer, TouchBenchResult } from './protocol';
-import { ipsFor, sampleIps, sessionBatches, versionPicker } from './workload';
+import { ipsFor, ipText, sampleIps, sessionBatches, versionPicker } from './workload';
 
 const config: ServerConfig = JSON.parse(process.env.BENCH_SERVER_CONFIG ?? 'null');
 const POPULATE_BATCH = 1000;
 /** Batches of touchMany in flight while populating a Redis store (it is network-bound). */
 const REDIS_POPULATE_IN_FLIGHT = 8;
 /** Populated sessions kept aside to be refreshed by the touch benchmark. */
-const REFRESH_SAMPLE = 100_000;
+const REFRESH_SAMPLE = 20_000;
 /** New-session touches pick their IP among these. */
 const KEPT_IPS = 10_000;
 const LOOP_RESOLUTION_MS = 5;
@@ -151,8 +151,10 @@ async function main(): Promise<void> {
   const refreshable: TouchSessionInput[] = [];
   const inFlight = new Set<Promise<void>>();
   const maxInFlight = config.store === 'redis' ? REDIS_POPULATE_IN_FLIGHT : 1;
-  for (const batch of sessionBatches(config.sessions, ips, POPULATE_BATCH, config.seed)) {
-    for (let i = 0; i < batch.length && refreshable.length < REFRESH_SAMPLE; i += 10) refreshable.push(batch[i]);
+  const used = { ips: 0 };
+  const sampleEvery = Math.max(1, Math.floor(config.sessions / REFRESH_SAMPLE));
+  for (const batch of sessionBatches(config.sessions, ips, POPULATE_BATCH, config.seed, used)) {
+    for (let i = 0; i < batch.length && refreshable.length < REFRESH_SAMPLE; i += sampleEvery) refreshable.push(batch[i]);
     const call = sessions.touchMany(batch).finally(() => inFlight.delete(call));
     inFlight.add(call);
     if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
@@ -161,13 +163,14 @@ async function main(): Promise<void> {
   }
   await Promise.all(inFlight);
   const populateSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const keptIps = ips.slice(0, KEPT_IPS); // the rest is released, so it does not count in RSS
+  const keptIps = Array.from(ips.subarray(0, Math.min(KEPT_IPS, used.ips)), ipText);
+  const perContinent: Record<string, number> = {};
+  for (const continent of continents.slice(0, used.ips)) perContinent[continent] = (perContinent[continent] ?? 0) + 1;
 
   loop.start('listen');
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  send({ type: 'ready', port, storeClass, populateSeconds, distinctIps: ips.length, continents });
-  ips.length = 0;
+  send({ type: 'ready', port, storeClass, populateSeconds, distinctIps: used.ips, continents: perContinent });
 
   let total = config.sessions;
   const pickVersion = versionPicker(config.seed + 7);
