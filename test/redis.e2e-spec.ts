@@ -12,6 +12,7 @@ import {
 } from '../src/stats';
 import { deleteKeys, TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
 import { RedisProxy } from './support/redis-proxy';
+import { hasRedisServer, PrivateRedisServer } from './support/redis-server';
 import { DASHBOARD, DEFAULT_OPTIONS, RecordingLogger } from './support/stats-app';
 import { bearer } from './support/tokens';
 
@@ -209,6 +210,37 @@ describe('StatsModule on Redis (several instances)', () => {
       await proxy.start();
       await eventually(() => dashboard(app).expect(200), 8000);
     });
+  });
+});
+
+// A Redis of the spec's own, since restarting the shared one is not the spec's to do.
+(hasRedisServer ? describe : describe.skip)('StatsModule when Redis restarts and lost its data', () => {
+  const server = new PrivateRedisServer();
+  let app: INestApplication | undefined;
+
+  beforeAll(() => server.start());
+
+  afterAll(async () => {
+    await app?.close();
+    await server.stop();
+  });
+
+  it('loads its scripts again, starts a new revision sequence and never serves the old dashboard', async () => {
+    app = await createRedisApp({ url: server.url, keyPrefix: 'stats:sessions:', commandTimeoutMs: 500 });
+    const sessions = app.get(SessionsService);
+    await sessions.touch({ id: 's1', ip: '8.8.8.8', clientVersion: '6.0.0' });
+    expect((await dashboard(app).expect(200)).body.geoIpData[0].ips).toEqual(['8.8.8.8']);
+
+    await server.stop();
+    expect((await dashboard(app).expect(503)).body).toEqual(UNAVAILABLE_BODY);
+    await server.start();
+
+    // The data is gone and the revision counter starts again, at the same number as the cached
+    // dashboard's: still the body must show the new session, not the old one.
+    await eventually(() => sessions.touch({ id: 's2', ip: '1.1.1.1', clientVersion: '6.0.0' }), 8000);
+    const after = (await dashboard(app).expect(200)).body;
+    expect(after.totalCount).toBe(1);
+    expect(after.geoIpData[0].ips).toEqual(['1.1.1.1']);
   });
 });
 
