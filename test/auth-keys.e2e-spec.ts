@@ -206,4 +206,19 @@ describe('Token keys', () => {
       await get(signed(first, 'key-1')).expect(200);
     });
   });
+
+  describe('start-up', () => {
+    const pair = rsaKeyPair('RS256');
+
+    it.each([
+      ['no key material', {}, 'auth'],
+      ['two kinds of key', { secret: 'a-secret-of-at-least-thirty-two-characters', publicKey: pair.publicPem }, 'auth.publicKey'],
+      ['an unreadable PEM', { publicKey: '-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----' }, 'auth.publicKey'],
+      ['an empty role list', { publicKey: pair.publicPem, requiredRoles: [] }, 'auth.requiredRoles'],
+      ['HMAC allowed beside a public key', { publicKey: pair.publicPem, algorithms: ['RS256', 'HS256'] }, 'auth.algorithms'],
+      ['a misspelt option', { publicKey: pair.publicPem, requiredRole: ['ops'] }, 'auth.requiredRole'],
+    ])('fails with %s, naming the option', async (_name, auth, option) => {
+      await expect(createStatsApp({ auth: auth as StatsAuthOptions })).rejects.toThrow(`StatsModule option "${option}"`);
+    });
+  });
 });
