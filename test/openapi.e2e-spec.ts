@@ -270,6 +270,71 @@ describe('OpenAPI document of the dashboard route (@nestjs/swagger installed)', 
   });
 });
 
+describe('@nestjs/swagger is optional', () => {
+  const MODELS = 'swagger/apiModelPropertiesArray';
+
+  type Dto = typeof import('../src/stats/dashboard/dashboard.dto');
+  type OpenApi = typeof import('../src/stats/dashboard/dashboard.openapi');
+
+  /** The dashboard's DTO and OpenAPI files, loaded afresh with `swagger` standing for the package. */
+  function loadWith(swagger: () => unknown): { dto: Dto; openapi: OpenApi } {
+    let loaded: { dto: Dto; openapi: OpenApi } | undefined;
+    jest.isolateModules(() => {
+      jest.doMock('@nestjs/swagger', swagger, { virtual: true });
+      loaded = {
+        dto: require('../src/stats/dashboard/dashboard.dto'),
+        openapi: require('../src/stats/dashboard/dashboard.openapi'),
+      };
+    });
+    jest.dontMock('@nestjs/swagger');
+    return loaded!;
+  }
+
+  const notInstalled = () => {
+    throw Object.assign(new Error("Cannot find module '@nestjs/swagger' from 'dashboard.openapi.ts'"), {
+      code: 'MODULE_NOT_FOUND',
+    });
+  };
+
+  /** The metadata keys the route decorator leaves on a handler. */
+  function routeMetadata({ dto, openapi }: { dto: Dto; openapi: OpenApi }): unknown[] {
+    class Probe {
+      @openapi.ApiDashboardRoute({
+        dashboard: dto.DashboardSessionsDto,
+        versionSupport: dto.ClientVersionSupport,
+        error: dto.StatsErrorDto,
+      })
+      route() {}
+    }
+    return Reflect.getMetadataKeys(Probe.prototype.route);
+  }
+
+  it('documents nothing, and fails nothing, when the host has not installed it', () => {
+    const loaded = loadWith(notInstalled);
+    expect(Reflect.getMetadata(MODELS, loaded.dto.DashboardSessionsDto.prototype)).toBeUndefined();
+    expect(routeMetadata(loaded)).toEqual([]);
+  });
+
+  it('documents the DTOs and the route when it is installed', () => {
+    const loaded = loadWith(() => jest.requireActual('@nestjs/swagger'));
+    expect(Reflect.getMetadata(MODELS, loaded.dto.DashboardSessionsDto.prototype)).toEqual([
+      ':totalCount',
+      ':geoIpData',
+      ':versions',
+    ]);
+    expect(routeMetadata(loaded)).toEqual(expect.arrayContaining(['swagger/apiResponse', 'swagger/apiOperation']));
+  });
+
+  it('still fails loudly when an installed @nestjs/swagger cannot load', () => {
+    const broken = () => {
+      throw Object.assign(new Error("Cannot find module 'js-yaml' from '@nestjs/swagger/dist/index.js'"), {
+        code: 'MODULE_NOT_FOUND',
+      });
+    };
+    expect(() => loadWith(broken)).toThrow(/js-yaml/);
+  });
+});
+
 /** A store whose every call fails with `error`. */
 function failingStore(error: Error): SessionStore {
   const fail = () => Promise.reject(error);

@@ -13,6 +13,8 @@ import {
   removeFolder,
   startHost,
   temporaryFolder,
+  typeCheck,
+  typedHost,
   type PackResult,
   type RunningHost,
 } from './support/package-host';
@@ -28,8 +30,8 @@ jest.setTimeout(240_000);
 const DASHBOARD = '/stats/active-sessions/dashboard';
 
 const HOSTS = [
-  { nestMajor: 11 as const, swagger: false, file: 'host.cjs', source: commonJsHost },
-  { nestMajor: 12 as const, swagger: true, file: 'host.mjs', source: esmHost },
+  { nestMajor: 11 as const, swagger: false, file: 'host.cjs', source: commonJsHost, typed: 'typed-host.ts' },
+  { nestMajor: 12 as const, swagger: true, file: 'host.mjs', source: esmHost, typed: 'typed-host.mts' },
 ];
 
 const token = (roles: string[] = ['stats:read']) =>
@@ -106,6 +108,10 @@ describe('the npm package', () => {
       expect(manifest.bundleDependencies ?? manifest.bundledDependencies).toBeUndefined();
       expect(manifest.peerDependencies['@nestjs/core']).toBe('^11.0.0 || ^12.0.0');
       expect(manifest.peerDependenciesMeta['@nestjs/swagger']).toEqual({ optional: true });
+    });
+
+    it('type-checks a TypeScript host against its declarations (forRoot, forRootAsync, DTO types)', async () => {
+      await expect(typeCheck(dir, spec.typed, typedHost(pack.name))).resolves.toBeUndefined();
     });
 
     it('answers 401 without a token and 403 without the role, with the documented body', async () => {

@@ -6,14 +6,17 @@ import { join, resolve } from 'node:path';
 /** The repository root, where `npm pack` runs. */
 export const REPOSITORY = resolve(__dirname, '..', '..');
 
+/** What an enclosing `npm test` says about this repository; the hosts are other projects. */
+const ENCLOSING_RUN = /^(npm_package_|npm_lifecycle_|npm_command$|npm_config_local_prefix$|INIT_CWD$)/i;
+
 /**
- * The environment of child npm and node processes, without the `npm_*` variables an enclosing
- * `npm test` sets: npm would read them as its own configuration (prefix, lifecycle event...).
+ * The environment of child npm and node processes: npm's own configuration (registry, cache,
+ * proxy) passes through, the variables describing the enclosing run do not.
  */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(key) && key !== 'INIT_CWD') env[key] = value;
+    if (!ENCLOSING_RUN.test(key)) env[key] = value;
   }
   return { ...env, ...extra };
 }
@@ -159,6 +162,57 @@ console.log('READY ' + app.getHttpServer().address().port);
 `;
 }
 
+/**
+ * A host's TypeScript use of the package, type-checked against its declarations. The expected
+ * error proves the declarations are read: with no types everything would be `any` and pass.
+ */
+export function typedHost(packageName: string): string {
+  return `import { Module } from '@nestjs/common';
+import { StatsModule, SessionsService, type DashboardSessionsDto, type StatsModuleOptions } from ${JSON.stringify(packageName)};
+
+const options: StatsModuleOptions = {
+  auth: { secret: 'secret-of-at-least-thirty-two-characters', requiredRoles: ['stats:read'] },
+  versionPolicy: { full: '>=6.0.0', partial: '>=5.5.0 <6.0.0' },
+};
+
+@Module({
+  imports: [
+    StatsModule.forRootAsync({ useFactory: async (): Promise<StatsModuleOptions> => options }),
+  ],
+})
+export class AppModule {}
+
+export const direct = StatsModule.forRoot(options);
+
+export async function total(sessions: SessionsService, dashboard: DashboardSessionsDto): Promise<number> {
+  await sessions.touch({ id: 's1', ip: '8.8.8.8', clientVersion: '6.0.0' });
+  return dashboard.totalCount + dashboard.geoIpData.length;
+}
+
+// @ts-expect-error versionPolicy is required
+StatsModule.forRoot({ auth: { secret: 'secret-of-at-least-thirty-two-characters' } });
+`;
+}
+
+/** Type-checks `file` in the host folder with the repository's TypeScript, as a strict Nest project. */
+export async function typeCheck(dir: string, file: string, source: string): Promise<void> {
+  await writeFile(join(dir, file), source);
+  const compilerOptions = {
+    noEmit: true,
+    strict: true,
+    skipLibCheck: true,
+    experimentalDecorators: true,
+    emitDecoratorMetadata: true,
+    target: 'ES2021',
+    // Resolves the package through its exports map, as Node does.
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    types: [],
+  };
+  await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [file] }, null, 2));
+  await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], dir);
+}
+
 export interface RunningHost {
   baseUrl: string;
   /** What the host wrote to stderr so far, for failure messages. */
@@ -179,7 +233,10 @@ export async function startHost(dir: string, file: string, source: string): Prom
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
   const port = await new Promise<number>((resolvePort, reject) => {
     let stdout = '';
-    const timer = setTimeout(() => reject(new Error(`${file} did not start within 30 s\n${stdout}\n${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} did not start within 30 s\n${stdout}\n${stderr}`));
+    }, 30_000);
     child.stdout!.on('data', (chunk) => {
       stdout += chunk;
       const ready = /^READY (\d+)$/m.exec(stdout);
