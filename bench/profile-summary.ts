@@ -28,6 +28,18 @@ function label(node: ProfileNode): string {
   return `${functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
 }
 
+/** The npm package, `node:` internals, this project's src/ or bench/, or the VM's own entries. */
+function packageOf(node: ProfileNode): string {
+  const { url, functionName } = node.callFrame;
+  const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (inModules) return inModules[1];
+  if (url.startsWith('node:')) return 'node: (JavaScript of Node itself)';
+  if (url.includes('/src/')) return 'src/ (this project)';
+  if (url.includes('/bench/')) return 'bench/ (the benchmark itself)';
+  if (functionName.startsWith('(')) return functionName;
+  return 'native (C++ builtins: crypto, sockets, buffers)';
+}
+
 function summarise(file: string, top: number): void {
   const profile: Profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -35,6 +47,7 @@ function summarise(file: string, top: number): void {
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 
   const self = new Map<string, number>();
+  const byPackage = new Map<string, number>();
   const inclusive = new Map<string, number>();
   let total = 0;
   let overhead = 0;
@@ -54,6 +67,7 @@ function summarise(file: string, top: number): void {
     total += us;
     const node = byId.get(id)!;
     self.set(label(node), (self.get(label(node)) ?? 0) + us);
+    byPackage.set(packageOf(node), (byPackage.get(packageOf(node)) ?? 0) + us);
     // Each function once per sample, however deep its recursion.
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
@@ -74,6 +88,12 @@ function summarise(file: string, top: number): void {
     .filter(([name]) => name !== '(idle)')
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
+    .forEach(([name, us]) => console.log(`   ${percent(us)}  ${name}`));
+  console.log('   self time by package:');
+  [...byPackage]
+    .filter(([name]) => name !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
     .forEach(([name, us]) => console.log(`   ${percent(us)}  ${name}`));
   console.log('   inclusive time of src/ functions:');
   [...inclusive]
