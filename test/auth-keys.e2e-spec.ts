@@ -196,7 +196,7 @@ describe('Token keys', () => {
       expect(response.headers['retry-after']).toBe('5');
       expect(response.headers['www-authenticate']).toBeUndefined();
       expect(response.text).not.toContain('127.0.0.1');
-      expect(logger.text()).toMatch(/error 503 service_unavailable: JWKS http:\/\/127\.0\.0\.1:\d+\/.* could not be fetched/);
+      expect(logger.text()).toMatch(/warn 503 service_unavailable: JWKS http:\/\/127\.0\.0\.1:\d+\/.* could not be fetched/);
     });
 
     it('keeps the last key set while the endpoint is down', async () => {

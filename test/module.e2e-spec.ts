@@ -14,7 +14,16 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { SessionsService, SessionTrackingInterceptor, StatsModule, StatsConfigurationError } from '../src/stats';
+import {
+  ClientVersionSupport,
+  DashboardService,
+  DashboardSessionsDto,
+  SessionGeoData,
+  SessionsService,
+  SessionTrackingInterceptor,
+  StatsConfigurationError,
+  StatsModule,
+} from '../src/stats';
 import { DASHBOARD, DEFAULT_OPTIONS } from './support/stats-app';
 import { bearer, TEST_SECRET } from './support/tokens';
 
@@ -116,6 +125,17 @@ describe('StatsModule in a host application', () => {
     const { body } = await request(server).get(DASHBOARD).set('Authorization', bearer()).expect(200);
     expect(body.totalCount).toBe(1);
     expect(body.geoIpData).toEqual([]); // the loopback peer, which has no location
+  });
+
+  it('gives hosts the dashboard in code as DTO instances, equal to the HTTP body', async () => {
+    await boot(HostModule);
+    await app.get(SessionsService).touch({ id: 'a', ip: '85.228.0.1', clientVersion: '6.0.0' });
+    const dashboard = await app.get(DashboardService).getDashboard();
+    expect(dashboard).toBeInstanceOf(DashboardSessionsDto);
+    expect(dashboard.geoIpData[0]).toBeInstanceOf(SessionGeoData);
+    expect(dashboard.versions['6.0.0']).toBeInstanceOf(ClientVersionSupport);
+    const { body } = await request(app.getHttpServer()).get(DASHBOARD).set('Authorization', bearer()).expect(200);
+    expect(JSON.parse(JSON.stringify(dashboard))).toEqual(body);
   });
 
   it('takes its options from forRootAsync with an injected ConfigService', async () => {

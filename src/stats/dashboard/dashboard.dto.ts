@@ -1,3 +1,4 @@
+import { plainToInstance, Transform, Type } from 'class-transformer';
 import type { SupportStatus } from '../versions/version-policy.service';
 import { ApiField, ApiModel, DASHBOARD_EXAMPLE, schemaRef } from './dashboard.openapi';
 
@@ -60,6 +61,7 @@ export class DashboardSessionsDto {
     isArray: true,
     description: 'Geolocation data related to active sessions.',
   })
+  @Type(() => SessionGeoData)
   geoIpData!: SessionGeoData[];
 
   /** Sessions per reported client version, newest version first. */
@@ -70,6 +72,7 @@ export class DashboardSessionsDto {
     description: 'Client version support: the sessions per reported client version, newest version first.',
     example: DASHBOARD_EXAMPLE.versions,
   })
+  @Transform(({ value }) => mapValues(value, (support) => plainToInstance(ClientVersionSupport, support)))
   versions!: Record<string, ClientVersionSupport>;
 }
 
@@ -83,4 +86,8 @@ export class StatsErrorDto {
   /** Human readable error details. */
   @ApiField({ type: 'string', description: 'Human readable error details.', example: 'Token error. Login again.' })
   message!: string;
+}
+
+function mapValues<T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
 import { SourceTimeoutError } from '../errors/source-timeout.error';
 import { GeoService } from '../geo/geo.service';
 import { storedSessionFromSource, type SourceRecordProblem } from '../sessions/session-input';
@@ -7,7 +8,7 @@ import type { ActiveSession, SessionSource } from '../sessions/session.types';
 import { SESSION_STORE, STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
 import { VersionPolicyService } from '../versions/version-policy.service';
-import type { DashboardSessionsDto } from './dashboard.dto';
+import { DashboardSessionsDto } from './dashboard.dto';
 import { LocationTally } from './location-tally';
 
 /** The figures of one dashboard, captured together so that the version counts add up to the total. */
@@ -42,9 +43,9 @@ export class DashboardService {
     this.locations = new LocationTally(geo);
   }
 
-  /** The dashboard as a plain object. */
+  /** The dashboard as DTO instances, for hosts that use it in code rather than over HTTP. */
   async getDashboard(): Promise<DashboardSessionsDto> {
-    return JSON.parse((await this.getDashboardJson()).toString('utf8'));
+    return plainToInstance(DashboardSessionsDto, JSON.parse((await this.getDashboardJson()).toString('utf8')));
   }
 
   /** The dashboard serialised as JSON (UTF-8), exactly as the route sends it. */

@@ -27,7 +27,7 @@ interface Written {
   destroyed: boolean;
 }
 
-function filterResponse(exception: unknown, headersSent = false): Written {
+function filterResponse(exception: unknown, headersSent = false, filter = new StatsExceptionFilter()): Written {
   const written: Written = { headers: {}, destroyed: false };
   const response = {
     headersSent,
@@ -46,7 +46,7 @@ function filterResponse(exception: unknown, headersSent = false): Written {
     },
   };
   const host = { switchToHttp: () => ({ getResponse: () => response }) } as unknown as ArgumentsHost;
-  new StatsExceptionFilter().catch(exception, host);
+  filter.catch(exception, host);
   return written;
 }
 
@@ -122,12 +122,15 @@ describe('StatsExceptionFilter', () => {
     if (exception instanceof Error) expect(logged[0]).toContain(exception.message);
   });
 
-  it('logs the cause of a 503 with its stack, and never sends it', () => {
+  it('logs the cause of a 503 as one warning per interval, without a stack, and never sends it', () => {
     const cause = new Error('redis 10.0.0.7:6379 timed out');
-    const written = filterResponse(new StoreUnavailableError(cause));
+    const filter = new StatsExceptionFilter();
+    const written = filterResponse(new StoreUnavailableError(cause), false, filter);
+    filterResponse(new StoreUnavailableError(cause), false, filter);
     expect(written.body).not.toContain('10.0.0.7');
-    expect(logged[0]).toContain('503 service_unavailable: redis 10.0.0.7:6379 timed out');
-    expect(logged[0]).toContain('at ');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/^warn 503 service_unavailable: redis 10.0.0.7:6379 timed out/);
+    expect(logged[0]).not.toContain('    at ');
   });
 
   it('does not log the refusals it answers as they are (401, 403, 406)', () => {

@@ -6,6 +6,9 @@ import { NotAcceptableError } from './not-acceptable.error';
 import { StatsApiError } from './stats-api.error';
 import { TokenError } from './token.error';
 
+/** At most one warning per error id in this interval, so an outage does not flood the log. */
+const WARNING_INTERVAL_MS = 30_000;
+
 /**
  * Gives every error of the module's routes the documented body `{ id, message }` and nothing else.
  * Applied with @UseFilters on the module's controller only, never globally.
@@ -13,12 +16,16 @@ import { TokenError } from './token.error';
 @Catch()
 export class StatsExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('StatsModule');
+  private readonly lastWarnings = new Map<string, { at: number; suppressed: number }>();
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const error = toApiError(exception);
     const cause = error.cause ?? exception;
-    if (error.getStatus() >= 500) {
+    if (error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE || error.getStatus() === HttpStatus.GATEWAY_TIMEOUT) {
+      // An outage fails every poll of every admin UI: one line per interval, no stack.
+      this.warnThrottled(error.id, `${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    } else if (error.getStatus() >= 500) {
       this.logger.error(
         `${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`,
         cause instanceof Error ? cause.stack : undefined,
@@ -37,6 +44,18 @@ export class StatsExceptionFilter implements ExceptionFilter {
     response.setHeader('Content-Type', 'application/json; charset=utf-8');
     response.setHeader('Cache-Control', 'no-store');
     response.end(body);
+  }
+
+  private warnThrottled(id: string, line: string): void {
+    const now = Date.now();
+    const last = this.lastWarnings.get(id);
+    if (last && now - last.at < WARNING_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    const suppressed = last?.suppressed ? ` (${last.suppressed} more since the last report)` : '';
+    this.logger.warn(`${line}${suppressed}`);
+    this.lastWarnings.set(id, { at: now, suppressed: 0 });
   }
 }
 
