@@ -2,7 +2,7 @@
  * Benchmark of GET /stats/active-sessions/dashboard and of touch(), in-memory and Redis stores.
  *
  *   npm run bench            1k, 100k, 1M sessions in memory and in Redis (10 s loads)
- *   npm run bench:quick      1k, 100k in memory; 10k in Redis (3 s loads), under a minute
+ *   npm run bench:quick      1k, 100k in memory; 10k in Redis (2 s loads), under a minute
  *
  * Options: --sizes 1000,100000  --redis-sizes 1000  --duration 10  --connections 32  --fresh 7
  *          --touch-ms 2000  --profile (CPU profiles of the server processes)  --json results.json
@@ -61,7 +61,7 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const options: Options = quick
-    ? { sizes: [1_000, 100_000], redisSizes: [10_000], duration: 3, connections: 32, fresh: 5, touchMs: 1000, profile: false, quick }
+    ? { sizes: [1_000, 100_000], redisSizes: [10_000], duration: 2, connections: 32, fresh: 5, touchMs: 500, profile: false, quick }
     : {
         sizes: [1_000, 100_000, 1_000_000],
         redisSizes: [1_000, 100_000, 1_000_000],
@@ -778,7 +778,7 @@ function fmtPct(ratio: number): string {
 
 /** Decimal units: 1 MB = 10^6 bytes, 1 GB = 10^9 bytes. */
 function fmtBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(3)} GB`;
   if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(bytes >= 1e8 ? 0 : 1)} MB`;
   return `${(bytes / 1e3).toFixed(1)} kB`;
 }
