@@ -52,6 +52,8 @@ export type FromServer =
       type: 'ready';
       port: number;
       storeClass: string;
+      /** RSS once the app is up, before any session: Nest, the GeoIP database, the workload's addresses. */
+      startRss: number;
       populateSeconds: number;
       distinctIps: number;
       continents: Record<string, number>;

@@ -109,6 +109,7 @@ interface Scenario {
   store: StoreKind;
   sessions: number;
   storeClass: string;
+  startRss: number;
   populateSeconds: number;
   distinctIps: number;
   continents: Record<string, number>;
@@ -520,6 +521,7 @@ async function runScenario(
       store,
       sessions,
       storeClass: ready.storeClass,
+      startRss: ready.startRss,
       populateSeconds: ready.populateSeconds,
       distinctIps: ready.distinctIps,
       continents: ready.continents,
@@ -689,6 +691,7 @@ function printResults(results: Scenario[]): void {
     'p50 / p99',
     'ceiling p50 / p99',
     'touch/s',
+    'RSS before population',
     'RSS after load',
     'peak RSS (to end of load)',
     'max event-loop block: population / cold / fresh / load',
@@ -716,6 +719,7 @@ function printResults(results: Scenario[]): void {
       `${r.ours.p50} / ${r.ours.p99} ms`,
       `${r.ceiling.p50} / ${r.ceiling.p99} ms`,
       `${fmtCount(r.touch.perSecond)} (${fmtCount(r.touch.perCpuSecond)} per CPU s)`,
+      fmtBytes(r.startRss),
       fmtBytes(r.afterLoad.rss),
       fmtBytes(r.afterLoad.maxRss),
       `${block('population')} / ${block('cold')} / ${block('fresh')} / ${block('load')} ms`,

@@ -145,6 +145,7 @@ async function main(): Promise<void> {
   }
   await store.ping();
   const sessions = app.get(SessionsService);
+  const startRss = process.memoryUsage().rss;
 
   loop.start('population');
   const started = process.hrtime.bigint();
@@ -170,7 +171,7 @@ async function main(): Promise<void> {
   loop.start('listen');
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  send({ type: 'ready', port, storeClass, populateSeconds, distinctIps: used.ips, continents: perContinent });
+  send({ type: 'ready', port, storeClass, startRss, populateSeconds, distinctIps: used.ips, continents: perContinent });
 
   let total = config.sessions;
   const pickVersion = versionPicker(config.seed + 7);
