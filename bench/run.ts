@@ -19,7 +19,6 @@ import Redis from 'ioredis';
 import { sign } from 'jsonwebtoken';
 import type { FromServer, PhaseFigures, ServerConfig, ServerStats, StoreKind, ToServer, TouchBenchResult } from './protocol';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 const autocannon: (
   options: Record<string, unknown>,
   done: (error: Error | null, result: AutocannonResult) => void,
@@ -38,7 +37,8 @@ interface AutocannonResult {
 
 const ROOT = join(__dirname, '..');
 const DASHBOARD_PATH = '/stats/active-sessions/dashboard';
-const REDIS_URL = 'redis://127.0.0.1:6379';
+/** The Redis the store is benchmarked against; keys go under a prefix of this run, deleted at the end. */
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_STORE_FILE = join(ROOT, 'src/stats/sessions/redis-session.store.ts');
 const SECRET = 'bench-secret-of-at-least-thirty-two-characters';
 /** Long enough that no populated session expires during a run. */
@@ -73,20 +73,20 @@ function parseOptions(argv: string[]): Options {
         quick,
       };
   const list = (value: string) => value.split(',').filter(Boolean).map((n) => Math.round(Number(n)));
+  const valued: Record<string, (value: string) => void> = {
+    '--sizes': (value) => (options.sizes = list(value)),
+    '--redis-sizes': (value) => (options.redisSizes = list(value)),
+    '--duration': (value) => (options.duration = Number(value)),
+    '--connections': (value) => (options.connections = Number(value)),
+    '--fresh': (value) => (options.fresh = Number(value)),
+    '--touch-ms': (value) => (options.touchMs = Number(value)),
+    '--json': (value) => (options.json = value),
+  };
   for (let i = 0; i < argv.length; i++) {
-    const value = argv[i + 1];
-    switch (argv[i]) {
-      case '--sizes': options.sizes = list(value); i++; break;
-      case '--redis-sizes': options.redisSizes = list(value); i++; break;
-      case '--duration': options.duration = Number(value); i++; break;
-      case '--connections': options.connections = Number(value); i++; break;
-      case '--fresh': options.fresh = Number(value); i++; break;
-      case '--touch-ms': options.touchMs = Number(value); i++; break;
-      case '--json': options.json = value; i++; break;
-      case '--profile': options.profile = true; break;
-      case '--quick': break;
-      default: throw new Error(`unknown option ${argv[i]}`);
-    }
+    if (argv[i] === '--profile') options.profile = true;
+    else if (argv[i] === '--quick') continue;
+    else if (valued[argv[i]] && i + 1 < argv.length) valued[argv[i]](argv[++i]);
+    else throw new Error(`unknown option or missing value: ${argv[i]}`);
   }
   return options;
 }
@@ -374,15 +374,23 @@ function round1(value: number): number {
 
 // ---------------------------------------------------------------- Redis
 
+/** A client for the benchmark's own checks; errors surface through the commands, not as events. */
+function redisClient(): { client: Redis; lastError: () => string } {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  let last = '';
+  client.on('error', (error: Error) => (last = error.message));
+  return { client, lastError: () => last };
+}
+
 async function redisProblem(): Promise<string | null> {
   if (!existsSync(REDIS_STORE_FILE)) return 'src/stats/sessions/redis-session.store.ts does not exist yet';
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
+  const { client, lastError } = redisClient();
   try {
     await client.connect();
     await client.ping();
     return null;
   } catch (error) {
-    return `no Redis at ${REDIS_URL} (${(error as Error).message})`;
+    return `no Redis at ${REDIS_URL} (${lastError() || (error as Error).message})`;
   } finally {
     client.disconnect();
   }
@@ -390,7 +398,7 @@ async function redisProblem(): Promise<string | null> {
 
 /** Counts (up to `limit`) the keys under a prefix; bounded scan. */
 async function keysUnder(prefix: string, limit: number): Promise<number> {
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  const { client } = redisClient();
   try {
     let cursor = '0';
     let found = 0;
@@ -408,7 +416,7 @@ async function keysUnder(prefix: string, limit: number): Promise<number> {
 
 /** Deletes this run's keys, and only them. */
 async function deleteKeysUnder(prefix: string): Promise<number> {
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  const { client } = redisClient();
   try {
     let cursor = '0';
     let deleted = 0;
@@ -823,6 +831,7 @@ async function main(): Promise<void> {
   }
 
   let redisNote = options.redisSizes.length ? await redisProblem() : null;
+  const redisUsed = options.redisSizes.length > 0 && redisNote === null;
   if (redisNote) log(`Redis skipped: ${redisNote}`);
   try {
     for (const sessions of redisNote ? [] : options.redisSizes) {
@@ -835,7 +844,7 @@ async function main(): Promise<void> {
       record('redis', sessions, result);
     }
   } finally {
-    if (options.redisSizes.length) {
+    if (redisUsed) {
       const deleted = await deleteKeysUnder(redisPrefix).catch(() => 0);
       if (deleted) log(`deleted ${fmtCount(deleted)} Redis keys under ${redisPrefix}`);
     }
