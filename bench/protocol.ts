@@ -26,6 +26,8 @@ export type ToServer =
 export interface PhaseFigures {
   /** Longest event-loop block seen, ms (histogram max minus its resolution). */
   maxBlockMs: number;
+  /** The same, counting only time the process was on a CPU: its own work, not waiting for a core. */
+  maxCpuBlockMs: number;
   /** Longest garbage-collection pause, ms. */
   maxGcMs: number;
 }

@@ -661,7 +661,8 @@ function targets(results: Scenario[], failures: Failure[], redisNote: string | n
     if (!run && !failed && store === 'redis') continue;
     add(`1M ${store}: max event-loop block`, '<= 50 ms', run, store, (r) => {
       const { ms, phase } = maxBlock(r.afterLoad.phases);
-      return { figure: `${fmtMs(ms)} (in ${phase})`, pass: ms <= 50 };
+      const onCpu = maxBlock(r.afterLoad.phases, 'maxCpuBlockMs');
+      return { figure: `${fmtMs(ms)} (in ${phase})`, pass: ms <= 50, cpuBasis: `${fmtMs(onCpu.ms)} on CPU (in ${onCpu.phase})` };
     }, 1_000_000);
   }
   return list;
@@ -674,10 +675,13 @@ function perCpuRatio(r: Scenario): string | undefined {
   return `${fmtPct(ours / ceiling)} (${fmtCount(ours)} vs ${fmtCount(ceiling)} per CPU s)`;
 }
 
-function maxBlock(phases: Record<string, PhaseFigures>): { ms: number; phase: string } {
+function maxBlock(
+  phases: Record<string, PhaseFigures>,
+  figure: 'maxBlockMs' | 'maxCpuBlockMs' = 'maxBlockMs',
+): { ms: number; phase: string } {
   let worst = { ms: 0, phase: '-' };
   for (const phase of TARGET_PHASES) {
-    const ms = phases[phase]?.maxBlockMs ?? 0;
+    const ms = phases[phase]?.[figure] ?? 0;
     if (ms >= worst.ms) worst = { ms, phase };
   }
   return worst;
@@ -703,6 +707,7 @@ function printResults(results: Scenario[]): void {
     'RSS after load',
     'peak RSS (to end of load)',
     'max event-loop block: population / cold / fresh / load',
+    'same, on CPU only (without waits for a core)',
     'max GC pause (same phases)',
     'CPU cores in our GET load: server / client / others',
     'CPU cores in ceiling load: server / client / others',
@@ -711,6 +716,7 @@ function printResults(results: Scenario[]): void {
   const rows = results.map((r) => {
     const phases = r.afterLoad.phases;
     const block = (phase: string) => (phases[phase] ? phases[phase].maxBlockMs.toFixed(0) : '-');
+    const cpuBlock = (phase: string) => (phases[phase] ? phases[phase].maxCpuBlockMs.toFixed(0) : '-');
     const gc = Math.max(...TARGET_PHASES.map((phase) => phases[phase]?.maxGcMs ?? 0));
     return [
       r.store,
@@ -731,6 +737,7 @@ function printResults(results: Scenario[]): void {
       fmtBytes(r.afterLoad.rss),
       fmtBytes(r.afterLoad.maxRss),
       `${block('population')} / ${block('cold')} / ${block('fresh')} / ${block('load')} ms`,
+      `${cpuBlock('population')} / ${cpuBlock('cold')} / ${cpuBlock('fresh')} / ${cpuBlock('load')} ms`,
       `${gc.toFixed(0)} ms`,
       cpuLine(r.ours),
       cpuLine(r.ceiling),
