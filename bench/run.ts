@@ -384,6 +384,9 @@ function redisClient(): { client: Redis; lastError: () => string } {
 
 async function redisProblem(): Promise<string | null> {
   if (!existsSync(REDIS_STORE_FILE)) return 'src/stats/sessions/redis-session.store.ts does not exist yet';
+  // The benchmark loads what it talks to: it stays on this machine.
+  const host = new URL(REDIS_URL).hostname;
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) return `${REDIS_URL} is not on this machine (127.0.0.1)`;
   const { client, lastError } = redisClient();
   try {
     await client.connect();
