@@ -24,7 +24,7 @@ export type ToServer =
   | { type: 'exit' };
 
 export interface PhaseFigures {
-  /** Longest event-loop block seen, ms (histogram max minus its resolution). */
+  /** Longest event-loop block seen, ms: how late a timer due every 5 ms ran. */
   maxBlockMs: number;
   /** The same, counting only time the process was on a CPU: its own work, not waiting for a core. */
   maxCpuBlockMs: number;

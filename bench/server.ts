@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -74,24 +74,36 @@ const profiler = process.env.BENCH_PROFILE_DIR
   : null;
 let profiling: Promise<void> = Promise.resolve();
 
-/** Longest event-loop block and GC pause, per phase named by the orchestrator. */
+/**
+ * Longest event-loop block and GC pause, per phase named by the orchestrator. A timer due every
+ * 5 ms measures how late it runs (a drift monitor): unlike a histogram started per phase, it also
+ * catches a block that begins right at the start of a phase, and it tells apart, through the
+ * process's CPU time over the same span, our own work from waiting for a core on a busy machine.
+ */
 class LoopWatch {
   readonly phases: Record<string, PhaseFigures> = {};
-  private histogram: IntervalHistogram | null = null;
   private phase = 'startup';
+  private lastTick = performance.now();
+  private lastCpu = process.cpuUsage();
   private readonly gc = new PerformanceObserver((list) => {
     const figures = this.figures(this.phase);
     for (const entry of list.getEntries()) figures.maxGcMs = Math.max(figures.maxGcMs, entry.duration);
   });
 
-  private lastTick = performance.now();
-  private lastCpu = process.cpuUsage();
-
   constructor() {
     this.gc.observe({ entryTypes: ['gc'] });
-    // A second clock beside the histogram: how much of each late tick the process spent on a CPU.
-    // Our own synchronous work shows as CPU time; waiting for a core on a busy machine does not.
     setInterval(() => this.tick(), LOOP_RESOLUTION_MS).unref();
+  }
+
+  start(phase: string): void {
+    this.tick(); // the time since the last tick belongs to the phase that is ending
+    if (profiler && phase !== this.phase) profiling = profiling.then(() => profiler.switchTo(phase));
+    this.phase = phase;
+  }
+
+  snapshot(): Record<string, PhaseFigures> {
+    this.tick();
+    return structuredClone(this.phases);
   }
 
   private tick(): void {
@@ -100,37 +112,11 @@ class LoopWatch {
     const lateMs = now - this.lastTick - LOOP_RESOLUTION_MS;
     const cpuMs = (cpu.user - this.lastCpu.user + cpu.system - this.lastCpu.system) / 1000;
     const figures = this.figures(this.phase);
+    figures.maxBlockMs = Math.max(figures.maxBlockMs, lateMs);
+    // CPU time counts every thread (GC helpers too), so it can exceed the wall time.
     figures.maxCpuBlockMs = Math.max(figures.maxCpuBlockMs, Math.min(lateMs, cpuMs));
     this.lastTick = now;
     this.lastCpu = cpu;
-  }
-
-  start(phase: string): void {
-    this.flush();
-    if (profiler && phase !== this.phase) profiling = profiling.then(() => profiler.switchTo(phase));
-    this.phase = phase;
-    // A tick late because of the previous phase must not count in this one.
-    this.lastTick = performance.now();
-    this.lastCpu = process.cpuUsage();
-    this.histogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-    this.histogram.enable();
-  }
-
-  /** Folds the running histogram into its phase; the histogram's max includes one resolution tick. */
-  flush(): void {
-    if (!this.histogram) return;
-    this.histogram.disable();
-    const block = Math.max(0, this.histogram.max / 1e6 - LOOP_RESOLUTION_MS);
-    const figures = this.figures(this.phase);
-    figures.maxBlockMs = Math.max(figures.maxBlockMs, block);
-    this.histogram = null;
-  }
-
-  snapshot(): Record<string, PhaseFigures> {
-    const phase = this.phase;
-    this.flush();
-    this.start(phase);
-    return structuredClone(this.phases);
   }
 
   private figures(phase: string): PhaseFigures {
