@@ -61,7 +61,16 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const options: Options = quick
-    ? { sizes: [1_000, 100_000], redisSizes: [10_000], duration: 2, connections: 32, fresh: 5, touchMs: 500, profile: false, quick }
+    ? {
+        sizes: [1_000, 100_000],
+        redisSizes: [10_000],
+        duration: 2,
+        connections: 32,
+        fresh: 5,
+        touchMs: 500,
+        profile: false,
+        quick,
+      }
     : {
         sizes: [1_000, 100_000, 1_000_000],
         redisSizes: [1_000, 100_000, 1_000_000],
@@ -279,7 +288,14 @@ class LoadSide {
  * One autocannon round against `port`, adding to `side`. Latencies are taken per response (exact,
  * not autocannon's whole-millisecond histogram), so rounds can be pooled.
  */
-function loadRound(port: number, authorization: string, options: Options, seconds: number, side: LoadSide, serverPid: number) {
+function loadRound(
+  port: number,
+  authorization: string,
+  options: Options,
+  seconds: number,
+  side: LoadSide,
+  serverPid: number,
+): Promise<void> {
   const before = cpuSample([process.pid, serverPid]);
   return new Promise<void>((resolve, reject) => {
     const tracker = autocannon(
@@ -376,7 +392,12 @@ function round1(value: number): number {
 
 /** A client for the benchmark's own checks; errors surface through the commands, not as events. */
 function redisClient(): { client: Redis; lastError: () => string } {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const client = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
   let last = '';
   client.on('error', (error: Error) => (last = error.message));
   return { client, lastError: () => last };
@@ -474,7 +495,9 @@ async function runScenario(
     const cold = await timedGet(ready.port, authorization);
     const coldCpuMs = (await serverCpuMs(server)) - cpuAtStart;
     const problems: string[] = [];
-    if (cold.status !== 200) problems.push(`cold GET answered ${cold.status} after ${fmtMs(cold.ms)}: ${snippet(cold.body)}`);
+    if (cold.status !== 200) {
+      problems.push(`cold GET answered ${cold.status} after ${fmtMs(cold.ms)}: ${snippet(cold.body)}`);
+    }
 
     // A fresh dashboard: one GET right after a touch that adds a session.
     server.send({ type: 'phase', name: 'fresh' });
@@ -516,15 +539,20 @@ async function runScenario(
       await ceilingServer.child.stop();
     }
     const { ours, ceiling } = loads;
-    log(`  GET: ${fmtCount(ours.rps)}/s, p50 ${ours.p50} ms, p99 ${ours.p99} ms (server ${fmtCores(ours.serverCores)}, client ${fmtCores(ours.clientCores)}, others ${fmtCores(ours.otherCores)})`);
-    log(`  ceiling: ${fmtCount(ceiling.rps)}/s, p50 ${ceiling.p50} ms, p99 ${ceiling.p99} ms (server ${fmtCores(ceiling.serverCores)}, client ${fmtCores(ceiling.clientCores)}, others ${fmtCores(ceiling.otherCores)})`);
+    for (const [name, figures] of [['GET', ours], ['ceiling', ceiling]] as const) {
+      log(
+        `  ${name}: ${fmtCount(figures.rps)}/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms ` +
+          `(cores: server ${fmtCores(figures.serverCores)}, client ${fmtCores(figures.clientCores)}, ` +
+          `others ${fmtCores(figures.otherCores)})`,
+      );
+    }
     const loadAfter = loadavg()[0];
     const afterLoad = (await server.ask({ type: 'stats' }, 'stats')).stats;
 
     server.send({ type: 'phase', name: 'touch' });
     const concurrency = store === 'redis' ? 1000 : 1;
-    const touch = (await server.ask({ type: 'touch-bench', durationMs: options.touchMs, concurrency }, 'touch-bench', 120_000))
-      .result;
+    const touchRequest = { type: 'touch-bench', durationMs: options.touchMs, concurrency } as const;
+    const { result: touch } = await server.ask(touchRequest, 'touch-bench', 120_000);
     log(`  touch: ${fmtCount(touch.perSecond)}/s (${fmtCount(touch.touches)} touches, concurrency ${concurrency})`);
     const end = (await server.ask({ type: 'stats' }, 'stats')).stats;
 
@@ -643,7 +671,9 @@ function targets(results: Scenario[], failures: Failure[], redisNote: string | n
     pass: r.afterLoad.maxRss <= 1.2e9,
   }), 1_000_000);
   const slowest = (store: StoreKind) =>
-    results.filter((r) => r.store === store).reduce<Scenario | undefined>((a, b) => (!a || b.touch.perSecond < a.touch.perSecond ? b : a), undefined);
+    results
+      .filter((r) => r.store === store)
+      .reduce<Scenario | undefined>((a, b) => (!a || b.touch.perSecond < a.touch.perSecond ? b : a), undefined);
   add('touch, memory (slowest size)', '>= 200,000/s', slowest('memory'), 'memory', (r) => ({
     figure: `${fmtCount(r.touch.perSecond)}/s at ${fmtCount(r.sessions)}`,
     pass: r.touch.perSecond >= 200_000,
@@ -665,7 +695,11 @@ function targets(results: Scenario[], failures: Failure[], redisNote: string | n
     add(`1M ${store}: max event-loop block`, '<= 50 ms', run, store, (r) => {
       const { ms, phase } = maxBlock(r.afterLoad.phases);
       const onCpu = maxBlock(r.afterLoad.phases, 'maxCpuBlockMs');
-      return { figure: `${fmtMs(ms)} (in ${phase})`, pass: ms <= 50, cpuBasis: `${fmtMs(onCpu.ms)} on CPU (in ${onCpu.phase})` };
+      return {
+        figure: `${fmtMs(ms)} (in ${phase})`,
+        pass: ms <= 50,
+        cpuBasis: `${fmtMs(onCpu.ms)} on CPU (in ${onCpu.phase})`,
+      };
     }, 1_000_000);
   }
   return list;
@@ -814,7 +848,8 @@ function log(message: string): void {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const authorization = `Bearer ${sign({ sub: 'bench', roles: ['stats:read'] }, SECRET, { algorithm: 'HS256', expiresIn: '1h' })}`;
+  const token = sign({ sub: 'bench', roles: ['stats:read'] }, SECRET, { algorithm: 'HS256', expiresIn: '1h' });
+  const authorization = `Bearer ${token}`;
   const redisPrefix = `stats-bench:${process.pid}:`;
   const profileDir = options.profile ? mkdtempSync(join(tmpdir(), 'stats-bench-profile-')) : undefined;
   const results: Scenario[] = [];
@@ -863,7 +898,8 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - startedAt) / 1000;
   console.log('');
   console.log(
-    `Results (${options.quick ? 'quick' : 'full'} run, ${seconds.toFixed(0)} s; GET load: ${options.connections} connections x ${options.duration} s, ` +
+    `Results (${options.quick ? 'quick' : 'full'} run, ${seconds.toFixed(0)} s; ` +
+      `GET load: ${options.connections} connections x ${options.duration} s, ` +
       `fresh GET = median of ${options.fresh})`,
   );
   console.log('');
@@ -888,7 +924,10 @@ async function main(): Promise<void> {
   console.log('');
   const list = targets(results, failures, redisNote);
   printTargets(list);
-  if (profileDir) console.log(`\nCPU profiles of the server processes: ${profileDir} (summary: npx ts-node --transpile-only bench/profile-summary.ts ${profileDir})`);
+  if (profileDir) {
+    console.log(`\nCPU profiles of the server processes: ${profileDir}`);
+    console.log(`Summary: npx ts-node --transpile-only bench/profile-summary.ts ${profileDir}`);
+  }
   if (options.json) writeFileSync(options.json, JSON.stringify({ options, results, failures, targets: list, redisNote }, null, 2));
 }
 

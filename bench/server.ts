@@ -272,7 +272,13 @@ async function touchBench(
     await nextTurn(); // requests and timers run between chunks, as they would in a host
   }
   const seconds = Number(timedNs) / 1e9;
-  return { touches, seconds, perSecond: touches / seconds, perCpuSecond: touches / (cpuMicros / 1e6), newShare: fresh / touches };
+  return {
+    touches,
+    seconds,
+    perSecond: touches / seconds,
+    perCpuSecond: touches / (cpuMicros / 1e6),
+    newShare: fresh / touches,
+  };
 }
 
 async function closeQuietly(app: INestApplication): Promise<void> {
