@@ -542,7 +542,7 @@ async function runScenario(
     for (const [name, figures] of [['GET', ours], ['ceiling', ceiling]] as const) {
       log(
         `  ${name}: ${fmtCount(figures.rps)}/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms ` +
-          `(cores: server ${fmtCores(figures.serverCores)}, client ${fmtCores(figures.clientCores)}, ` +
+          `(server ${fmtCores(figures.serverCores)}, client ${fmtCores(figures.clientCores)}, ` +
           `others ${fmtCores(figures.otherCores)})`,
       );
     }
