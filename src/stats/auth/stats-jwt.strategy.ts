@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy, type StrategyOptionsWithoutRequest } from 'passport-jwt';
@@ -28,19 +29,31 @@ function strategyOptions(auth: ResolvedAuthOptions): StrategyOptionsWithoutReque
     ignoreExpiration: false,
     jsonWebTokenOptions: { clockTolerance: auth.clockToleranceSeconds },
   };
+  // Keys go to jsonwebtoken as KeyObjects: given a string, it re-parses the key on every request,
+  // and for a secret first fails to read it as a PEM, which costs more than the verification itself.
   switch (auth.key.kind) {
     case 'secret':
-      return { ...common, secretOrKey: auth.key.secret };
+      return { ...common, secretOrKey: createSecretKey(Buffer.from(auth.key.secret, 'utf8')) as unknown as string };
     case 'publicKey':
-      return { ...common, secretOrKey: auth.key.pem };
+      return { ...common, secretOrKey: auth.key.key as unknown as string };
     case 'jwks': {
       // Keys are cached by kid; an unknown kid (a rotated key) triggers a rate-limited refetch.
       const keys = new JwksKeyProvider({ uri: auth.key.uri, algorithms: auth.algorithms });
+      const parsed = new Map<string, KeyObject>();
+      const keyObject = (pem: string): KeyObject => {
+        let key = parsed.get(pem);
+        if (!key) {
+          if (parsed.size >= 100) parsed.clear(); // key sets are small; this only bounds rotation
+          key = createPublicKey(pem);
+          parsed.set(pem, key);
+        }
+        return key;
+      };
       return {
         ...common,
         secretOrKeyProvider: (_request: unknown, token: string, done: (error: unknown, key?: string) => void) => {
           keys.keyFor(token).then(
-            (key) => done(null, key),
+            (key) => done(null, keyObject(key) as unknown as string),
             (error: unknown) => done(error),
           );
         },
