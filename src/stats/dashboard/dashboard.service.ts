@@ -17,9 +17,9 @@ interface Tally {
   totalCount: number;
   sessionsByIp: ReadonlyMap<string, number>;
   sessionsByVersion: ReadonlyMap<string, number>;
+  changedIps?: ReadonlySet<string>;
 }
 
-const COMMA = Buffer.from(',');
 
 /**
  * Composes the dashboard from the session store (and the host's sources), GeoService and
@@ -70,8 +70,8 @@ export class DashboardService {
   private async compute(withSources: boolean): Promise<Buffer> {
     const now = Date.now();
     const tally = withSources ? await this.mergeSources(now) : snapshot(await this.store.aggregates(now));
-    await this.locations.sync(tally.sessionsByIp);
-    const json = this.serialise(tally);
+    await this.locations.sync(tally.sessionsByIp, tally.changedIps);
+    const json = await this.serialise(tally);
     if (tally.revision !== undefined) this.cached = { revision: tally.revision, json };
     return json;
   }
@@ -127,19 +127,16 @@ export class DashboardService {
   }
 
   /** The body in the documented field order; versions newest first, kept in order as pairs. */
-  private serialise({ totalCount, sessionsByVersion }: Tally): Buffer {
+  private serialise({ totalCount, sessionsByVersion }: Tally): Promise<Buffer> {
     const versions = [...sessionsByVersion.keys()].sort(this.versionPolicy.compareNewestFirst).map(
       (version) =>
         `${JSON.stringify(version)}:{"supportStatus":"${this.versionPolicy.supportStatus(version)}",` +
         `"sessionCount":${sessionsByVersion.get(version)}}`,
     );
-    const parts: Buffer[] = [Buffer.from(`{"totalCount":${totalCount},"geoIpData":[`)];
-    this.locations.serialised().forEach((location, index) => {
-      if (index > 0) parts.push(COMMA);
-      parts.push(location);
-    });
-    parts.push(Buffer.from(`],"versions":{${versions.join(',')}}}`));
-    return Buffer.concat(parts);
+    return this.locations.serialise(
+      Buffer.from(`{"totalCount":${totalCount},"geoIpData":[`),
+      Buffer.from(`],"versions":{${versions.join(',')}}}`),
+    );
   }
 }
 
@@ -150,6 +147,7 @@ function snapshot(aggregates: SessionAggregates): Tally {
     totalCount: aggregates.totalCount,
     sessionsByIp: aggregates.sessionsByIp,
     sessionsByVersion: new Map(aggregates.sessionsByVersion),
+    changedIps: aggregates.changedIps,
   };
 }
 

@@ -6,57 +6,93 @@ interface LocationEntry {
   ips: Set<string>;
   /** This location's serialised JSON object; null after a change. */
   json: Buffer | null;
+  /** The JSON array of its IPs, kept while only the count changes; null after an IP came or went. */
+  ipsJson: Buffer | null;
+  /** The two-letter country code as a number with the same order, for cheap comparisons. */
+  country: number;
 }
 
-/** IPs handled per slice before the sync yields, so a million sessions never block the event loop. */
-const SYNC_SLICE = 25_000;
+/** Work done before yielding to the event loop, so a million sessions never block it for long. */
+const SLICE_MS = 8;
+/** Up to this share of changed locations, they are merged into the previous order instead of a full sort. */
+const MERGE_SHARE = 0.05;
+const COMMA = 0x2c; // ','
+const CLOSING_BRACE = Buffer.from('}');
+const IPS_PER_BATCH = 8192;
 
 /**
  * The dashboard's sessions per location, kept up to date incrementally. Each sync compares the
  * store's sessions per IP with the counts seen last time and touches only the IPs that changed:
- * one GeoIP lookup per new IP, one re-serialised location per change, instead of regrouping every
- * IP on every request.
+ * one GeoIP lookup per new IP, one re-serialised location per change, and the order repaired
+ * around the changed locations, instead of regrouping every IP on every request. Long loops run
+ * in slices of a few milliseconds.
  */
 export class LocationTally {
   private readonly seen = new Map<string, number>();
   private readonly entries = new Map<GeoLocation, LocationEntry>();
-  private sorted: LocationEntry[] | null = [];
+  /** Locations most sessions first, as of the last `serialise`. */
+  private ordered: LocationEntry[] = [];
+  private readonly changed = new Set<LocationEntry>();
+  /** The last sync ran to its end. */
+  private synced = true;
 
   constructor(private readonly geo: GeoService) {}
 
-  /** Brings the tally up to `sessionsByIp`. */
-  async sync(sessionsByIp: ReadonlyMap<string, number>): Promise<void> {
-    let budget = SYNC_SLICE;
-    for (const [ip, count] of sessionsByIp) {
-      const before = this.seen.get(ip) ?? 0;
-      if (before !== count) {
-        this.apply(ip, before, count);
-        this.seen.set(ip, count);
-      }
-      if (--budget === 0) {
-        budget = SYNC_SLICE;
-        await yieldToEventLoop();
-      }
+  /**
+   * Brings the tally up to `sessionsByIp`. With `changedIps` (the IPs changed since the last sync)
+   * only those are compared; without it, every IP is.
+   */
+  async sync(sessionsByIp: ReadonlyMap<string, number>, changedIps?: ReadonlySet<string>): Promise<void> {
+    // A sync cut short leaves changes that the next list of changed IPs will not name.
+    const onlyChanged = changedIps !== undefined && this.synced;
+    this.synced = false;
+    const slice = new Slice();
+    for (const ip of onlyChanged ? changedIps : sessionsByIp.keys()) {
+      this.update(ip, sessionsByIp.get(ip) ?? 0);
+      if (slice.due()) await slice.pause();
     }
     // Every key of sessionsByIp is now in `seen`, so a larger `seen` means some IPs are gone.
-    if (this.seen.size > sessionsByIp.size) {
-      for (const [ip, before] of this.seen) {
-        if (!sessionsByIp.has(ip)) {
-          this.apply(ip, before, 0);
-          this.seen.delete(ip);
-        }
-        if (--budget === 0) {
-          budget = SYNC_SLICE;
-          await yieldToEventLoop();
-        }
+    if (!onlyChanged && this.seen.size > sessionsByIp.size) {
+      for (const ip of this.seen.keys()) {
+        if (!sessionsByIp.has(ip)) this.update(ip, 0);
+        if (slice.due()) await slice.pause();
       }
     }
+    this.synced = true;
   }
 
-  /** Serialised locations, most sessions first, ties in a stable order. */
-  serialised(): Buffer[] {
-    if (!this.sorted) this.sorted = [...this.entries.values()].sort(byCountThenPlace);
-    return this.sorted.map((entry) => (entry.json ??= serialise(entry)));
+  /**
+   * The JSON array of the locations, most sessions first, ties in a stable order (country code,
+   * latitude, longitude), written between `before` and `after`.
+   */
+  async serialise(before: Buffer, after: Buffer): Promise<Buffer> {
+    const slice = new Slice(1); // one location can hold thousands of IPs: check after each
+    const ordered = this.order();
+    let length = before.length + after.length + Math.max(ordered.length - 1, 0);
+    for (const entry of ordered) {
+      entry.json ??= await serialiseEntry(entry, slice);
+      length += entry.json.length;
+      if (slice.due()) await slice.pause();
+    }
+    const body = Buffer.allocUnsafe(length);
+    body.set(before, 0);
+    let offset = before.length;
+    for (let index = 0; index < ordered.length; index++) {
+      if (index > 0) body[offset++] = COMMA;
+      body.set(ordered[index].json!, offset);
+      offset += ordered[index].json!.length;
+      if (slice.due()) await slice.pause();
+    }
+    body.set(after, offset);
+    return body;
+  }
+
+  private update(ip: string, count: number): void {
+    const before = this.seen.get(ip) ?? 0;
+    if (before === count) return;
+    this.apply(ip, before, count);
+    if (count === 0) this.seen.delete(ip);
+    else this.seen.set(ip, count);
   }
 
   private apply(ip: string, before: number, after: number): void {
@@ -64,38 +100,109 @@ export class LocationTally {
     if (!location) return; // private, reserved or unknown: counted in totalCount only
     let entry = this.entries.get(location);
     if (!entry) {
-      entry = { location, sessionCount: 0, ips: new Set(), json: null };
+      const code = location.countryCode;
+      const country = (code.charCodeAt(0) << 8) | code.charCodeAt(1);
+      entry = { location, sessionCount: 0, ips: new Set(), json: null, ipsJson: null, country };
       this.entries.set(location, entry);
     }
     entry.sessionCount += after - before;
-    if (before === 0) entry.ips.add(ip);
-    if (after === 0) entry.ips.delete(ip);
+    if (before === 0 || after === 0) {
+      if (after === 0) entry.ips.delete(ip);
+      else entry.ips.add(ip);
+      entry.ipsJson = null;
+    }
     entry.json = null;
-    this.sorted = null;
+    this.changed.add(entry);
     if (entry.sessionCount <= 0) this.entries.delete(location);
   }
+
+  /** Repairs the order: merges the few changed locations back in, or sorts when many changed. */
+  private order(): LocationEntry[] {
+    if (this.changed.size === 0) return this.ordered;
+    if (this.changed.size > this.entries.size * MERGE_SHARE) {
+      this.ordered = [...this.entries.values()].sort(byCountThenPlace);
+    } else {
+      const moved = [...this.changed].filter((entry) => entry.sessionCount > 0).sort(byCountThenPlace);
+      const kept = this.ordered.filter((entry) => !this.changed.has(entry));
+      this.ordered = merge(kept, moved);
+    }
+    this.changed.clear();
+    return this.ordered;
+  }
+
 }
 
 /** The documented field order of SessionGeoData. */
-function serialise({ sessionCount, location, ips }: LocationEntry): Buffer {
-  return Buffer.from(
-    `{"sessionCount":${sessionCount},"latitude":${location.latitude},"longitude":${location.longitude},` +
-      `"countryCode":${JSON.stringify(location.countryCode)},"continentCode":${JSON.stringify(location.continentCode)},` +
-      `"ips":${JSON.stringify([...ips])}}`,
-  );
+async function serialiseEntry(entry: LocationEntry, slice: Slice): Promise<Buffer> {
+  const { sessionCount, location } = entry;
+  entry.ipsJson ??= await serialiseIps(entry.ips, slice);
+  return Buffer.concat([
+    Buffer.from(
+      `{"sessionCount":${sessionCount},"latitude":${location.latitude},"longitude":${location.longitude},` +
+        `"countryCode":${JSON.stringify(location.countryCode)},"continentCode":${JSON.stringify(location.continentCode)},"ips":`,
+    ),
+    entry.ipsJson,
+    CLOSING_BRACE,
+  ]);
+}
+
+/** A JSON array of strings, written in batches: one location may hold a hundred thousand IPs. */
+async function serialiseIps(ips: Set<string>, slice: Slice): Promise<Buffer> {
+  const parts: string[] = [];
+  let batch: string[] = [];
+  for (const ip of ips) {
+    batch.push(ip);
+    if (batch.length === IPS_PER_BATCH) {
+      parts.push(JSON.stringify(batch).slice(1, -1));
+      batch = [];
+      if (slice.due()) await slice.pause();
+    }
+  }
+  if (batch.length > 0) parts.push(JSON.stringify(batch).slice(1, -1));
+  return Buffer.from(`[${parts.join(',')}]`);
 }
 
 function byCountThenPlace(a: LocationEntry, b: LocationEntry): number {
-  const x = a.location;
-  const y = b.location;
+  return b.sessionCount - a.sessionCount || comparePlaces(a, b);
+}
+
+function comparePlaces(a: LocationEntry, b: LocationEntry): number {
   return (
-    b.sessionCount - a.sessionCount ||
-    (x.countryCode < y.countryCode ? -1 : x.countryCode > y.countryCode ? 1 : 0) ||
-    x.latitude - y.latitude ||
-    x.longitude - y.longitude
+    a.country - b.country ||
+    a.location.latitude - b.location.latitude ||
+    a.location.longitude - b.location.longitude
   );
 }
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+function merge(a: LocationEntry[], b: LocationEntry[]): LocationEntry[] {
+  const merged: LocationEntry[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) merged[k++] = byCountThenPlace(a[i], b[j]) <= 0 ? a[i++] : b[j++];
+  while (i < a.length) merged[k++] = a[i++];
+  while (j < b.length) merged[k++] = b[j++];
+  return merged;
+}
+
+/** Lets a long loop yield to the event loop once it has run for SLICE_MS. */
+class Slice {
+  private started = performance.now();
+  private calls = 0;
+
+  /** `checkEvery` (a power of two) spares cheap steps a clock reading each: it would cost more than they do. */
+  constructor(private readonly checkEvery = 1024) {}
+
+  due(): boolean {
+    return (++this.calls & (this.checkEvery - 1)) === 0 && performance.now() - this.started >= SLICE_MS;
+  }
+
+  pause(): Promise<void> {
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.started = performance.now();
+        resolve();
+      }),
+    );
+  }
 }

@@ -25,6 +25,8 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
   private readonly sessionsByVersion = new Map<string, number>();
   private readonly ttlMs: number;
   private changes = 0;
+  /** IPs whose count changed since the last `aggregates` call; null until the first call. */
+  private changedIps: Set<string> | null = null;
   /** No bucket is older than this second. */
   private oldestSecond = Number.POSITIVE_INFINITY;
   private sweeping: Promise<void> | null = null;
@@ -59,11 +61,14 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   async aggregates(now: number): Promise<SessionAggregates> {
     await this.expire(now);
+    const changedIps = this.changedIps ?? undefined;
+    this.changedIps = new Set();
     return {
       revision: String(this.changes),
       totalCount: this.sessions.size,
       sessionsByIp: this.sessionsByIp,
       sessionsByVersion: this.sessionsByVersion,
+      changedIps,
     };
   }
 
@@ -132,6 +137,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
     this.file(session.id, added, session.seenAt);
     this.sessions.set(session.id, added);
     increment(this.sessionsByIp, added.ip, 1);
+    this.changedIps?.add(added.ip);
     increment(this.sessionsByVersion, added.clientVersion, 1);
     this.changes++;
   }
@@ -160,6 +166,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
       if (ids.size === 0) this.idsBySecond.delete(entry.second);
     }
     increment(this.sessionsByIp, entry.ip, -1);
+    this.changedIps?.add(entry.ip);
     increment(this.sessionsByVersion, entry.clientVersion, -1);
     this.changes++;
   }

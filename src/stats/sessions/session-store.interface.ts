@@ -15,6 +15,11 @@ export interface SessionAggregates {
   sessionsByIp: ReadonlyMap<string, number>;
   /** Active sessions per client version key. */
   sessionsByVersion: ReadonlyMap<string, number>;
+  /**
+   * The IPs whose count changed since the previous `aggregates` call, when the store can tell
+   * (the in-memory store does); absent, the caller compares every IP.
+   */
+  changedIps?: ReadonlySet<string>;
 }
 
 /**
