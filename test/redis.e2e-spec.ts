@@ -1,5 +1,5 @@
-import { Controller, Get, type INestApplication } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import type { INestApplication } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import Redis from 'ioredis';
 import request from 'supertest';
@@ -10,6 +10,7 @@ import {
   StoreUnavailableError,
   type StatsModuleOptions,
 } from '../src/stats';
+import { HealthController } from '../src/example/health.controller';
 import { deleteKeys, TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
 import { RedisProxy } from './support/redis-proxy';
 import { hasRedisServer, PrivateRedisServer } from './support/redis-server';
@@ -18,21 +19,6 @@ import { bearer } from './support/tokens';
 
 const TTL_SECONDS = 60;
 const UNAVAILABLE_BODY = { id: 'service_unavailable', message: 'Session store unavailable. Try again later.' };
-
-/** The host's own health route, as in the example application. */
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly stats: StatsHealthIndicator,
-  ) {}
-
-  @Get()
-  @HealthCheck()
-  check() {
-    return this.health.check([() => this.stats.isHealthy('stats')]);
-  }
-}
 
 /** A host with the StatsModule on Redis and a /health route. */
 async function createRedisApp(
