@@ -56,6 +56,7 @@ export class StatsModule {
         SessionsService,
         DashboardService,
         StatsAuthGuard,
+        StatsJwtStrategy, // for StatsAuthGuard on the host's routes
         SessionTrackingInterceptor,
         StatsHealthIndicator,
       ],

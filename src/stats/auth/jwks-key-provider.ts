@@ -45,10 +45,16 @@ export class JwksKeyProvider {
   private readonly refetchesPerMinute: number;
   private keys: PublishedKey[] | null = null;
   private fetchedAt = 0;
+  private fetches = 0;
   private inflight: Promise<PublishedKey[]> | null = null;
   private unknownKidRefetches: number[] = [];
   /** The last failed fetch while no key set is known: repeated for a moment instead of refetching. */
   private failure: { at: number; error: KeySetUnavailableError } | null = null;
+
+  /** Counts the key sets fetched: a token verified under an older one must be verified again. */
+  get keySetVersion(): number {
+    return this.fetches;
+  }
 
   constructor(private readonly options: JwksKeyProviderOptions) {
     this.client = new JwksClient({ jwksUri: options.uri, cache: false, rateLimit: false, timeout: options.timeoutMs ?? 5000 });
@@ -105,6 +111,7 @@ export class JwksKeyProvider {
       const signingKeys = await this.client.getSigningKeys();
       this.keys = signingKeys.map((key) => ({ kid: key.kid || undefined, alg: key.alg || undefined, pem: key.getPublicKey() }));
       this.fetchedAt = Date.now();
+      this.fetches++;
       this.failure = null;
       return this.keys;
     } catch (error) {

@@ -6,8 +6,10 @@ import { KeySetUnavailableError } from '../errors/key-set-unavailable.error';
 import { TokenError } from '../errors/token.error';
 import { REQUIRED_ROLES_METADATA, STATS_JWT_STRATEGY, STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
-import { bearerTokenPresented, missingTokenReason } from './bearer-token.extractor';
+import { bearerTokenFrom, bearerTokenPresented, missingTokenReason } from './bearer-token.extractor';
 import { rolesHeld } from './roles';
+import { StatsJwtStrategy } from './stats-jwt.strategy';
+import { VerifiedTokenCache } from './verified-token.cache';
 
 /**
  * Admits a request only with a valid bearer JWT (else 401) holding every required role (else 403):
@@ -17,17 +19,29 @@ import { rolesHeld } from './roles';
 @Injectable()
 export class StatsAuthGuard extends AuthGuard(STATS_JWT_STRATEGY) {
   private readonly logger = new Logger('StatsModule');
+  private readonly verifiedTokens: VerifiedTokenCache;
 
   constructor(
     private readonly reflector: Reflector,
+    private readonly strategy: StatsJwtStrategy,
     @Inject(STATS_RESOLVED_OPTIONS) private readonly statsOptions: ResolvedStatsOptions,
   ) {
     super();
+    this.verifiedTokens = new VerifiedTokenCache(statsOptions.auth.clockToleranceSeconds * 1000);
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    await super.canActivate(context); // throws TokenError through handleRequest
     const request = context.switchToHttp().getRequest();
+    const token = bearerTokenFrom(request);
+    const now = Date.now();
+    const keyVersion = this.strategy.keyVersion();
+    const claims = token === null ? undefined : this.verifiedTokens.get(token, now, keyVersion);
+    if (claims) {
+      request.user = claims;
+    } else {
+      await super.canActivate(context); // throws TokenError through handleRequest
+      if (token !== null) this.verifiedTokens.remember(token, request.user, now, keyVersion);
+    }
     const required =
       this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_ROLES_METADATA, [
         context.getHandler(),

@@ -10,8 +10,19 @@ import { JwksKeyProvider } from './jwks-key-provider';
 /** Verifies bearer JWTs with the configured secret, public key or JWKS (passport-jwt). */
 @Injectable()
 export class StatsJwtStrategy extends PassportStrategy(Strategy, STATS_JWT_STRATEGY) {
+  private readonly jwks: JwksKeyProvider | null;
+
   constructor(@Inject(STATS_RESOLVED_OPTIONS) options: ResolvedStatsOptions) {
-    super(strategyOptions(options.auth));
+    const { key, algorithms } = options.auth;
+    // Keys are cached by kid; an unknown kid (a rotated key) triggers a rate-limited refetch.
+    const jwks = key.kind === 'jwks' ? new JwksKeyProvider({ uri: key.uri, algorithms }) : null;
+    super(strategyOptions(options.auth, jwks));
+    this.jwks = jwks;
+  }
+
+  /** Changes whenever the keys that verify tokens may have changed (a JWKS refetch); fixed keys never do. */
+  keyVersion(): number {
+    return this.jwks?.keySetVersion ?? 0;
   }
 
   /** The verified claims become `request.user`. */
@@ -20,7 +31,7 @@ export class StatsJwtStrategy extends PassportStrategy(Strategy, STATS_JWT_STRAT
   }
 }
 
-function strategyOptions(auth: ResolvedAuthOptions): StrategyOptionsWithoutRequest {
+function strategyOptions(auth: ResolvedAuthOptions, jwks: JwksKeyProvider | null): StrategyOptionsWithoutRequest {
   const common = {
     jwtFromRequest: bearerTokenFrom,
     algorithms: auth.algorithms as StrategyOptionsWithoutRequest['algorithms'],
@@ -37,8 +48,7 @@ function strategyOptions(auth: ResolvedAuthOptions): StrategyOptionsWithoutReque
     case 'publicKey':
       return { ...common, secretOrKey: auth.key.key as unknown as string };
     case 'jwks': {
-      // Keys are cached by kid; an unknown kid (a rotated key) triggers a rate-limited refetch.
-      const keys = new JwksKeyProvider({ uri: auth.key.uri, algorithms: auth.algorithms });
+      const keys = jwks!;
       const parsed = new Map<string, KeyObject>();
       const keyObject = (pem: string): KeyObject => {
         let key = parsed.get(pem);
