@@ -101,6 +101,58 @@ function summarise(file: string, top: number): void {
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .forEach(([name, us]) => console.log(`   ${percent(us)}  ${name}`));
+  longestStretches(profile, byId, parent, isProfiler);
+}
+
+/**
+ * The longest runs of consecutive samples in which the process never went idle, and what they
+ * spent their time on. A run is not one event-loop block: a computation that yields with
+ * setImmediate, or many requests served back to back, also shows as one run.
+ */
+function longestStretches(
+  profile: Profile,
+  byId: Map<number, ProfileNode>,
+  parent: Map<number, number>,
+  isProfiler: (id: number) => boolean,
+): void {
+  const stretches: Array<{ us: number; samples: Array<[number, number]> }> = [];
+  let current: { us: number; samples: Array<[number, number]> } = { us: 0, samples: [] };
+  profile.samples.forEach((id, index) => {
+    const us = profile.timeDeltas[index] ?? 0;
+    if (byId.get(id)!.callFrame.functionName === '(idle)' || isProfiler(id)) {
+      if (current.samples.length) stretches.push(current);
+      current = { us: 0, samples: [] };
+      return;
+    }
+    current.us += us;
+    current.samples.push([id, us]);
+  });
+  if (current.samples.length) stretches.push(current);
+  console.log('   longest busy runs (no idle sample between; may span several event-loop turns):');
+  for (const stretch of stretches.sort((a, b) => b.us - a.us).slice(0, 3)) {
+    const self = new Map<string, number>();
+    const ownCode = new Map<string, number>();
+    for (const [id, us] of stretch.samples) {
+      const name = label(byId.get(id)!);
+      self.set(name, (self.get(name) ?? 0) + us);
+      // The innermost function of this project on the stack: which of its steps the time is in.
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const frame = label(byId.get(at)!);
+        if (/ (src|bench)\//.test(frame)) {
+          ownCode.set(frame, (ownCode.get(frame) ?? 0) + us);
+          break;
+        }
+      }
+    }
+    const share = (map: Map<string, number>) =>
+      [...map]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 4)
+        .map(([name, us]) => `${name} ${((us / stretch.us) * 100).toFixed(0)} %`)
+        .join('; ');
+    console.log(`   ${(stretch.us / 1000).toFixed(0).padStart(6)} ms: self: ${share(self)}`);
+    if (ownCode.size) console.log(`             innermost own function: ${share(ownCode)}`);
+  }
 }
 
 function main(): void {
