@@ -3,29 +3,109 @@
  * the functions with the most self time, and the project's own functions by inclusive time.
  *
  *   npx ts-node --transpile-only bench/profile-summary.ts <dir or .cpuprofile> [--top 15] [--match fresh]
+ *
+ * Lines of .ts files are mapped back from the compiled JavaScript, so read a profile before the
+ * sources change.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
+import * as ts from 'typescript';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 
 interface Profile {
   nodes: ProfileNode[];
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
+}
+
+/** Written by the server beside each profile: the longest event-loop blocks of the phase. */
+interface LongBlock {
+  ms: number;
+  cpuMs: number;
+  endMicros: number;
 }
 
 const ROOT = join(__dirname, '..');
 
 function label(node: ProfileNode): string {
-  const { functionName, url, lineNumber } = node.callFrame;
+  const { functionName, url, lineNumber, columnNumber } = node.callFrame;
   const file = url.startsWith('file://') ? url.slice(7) : url;
-  const where = file ? `${relative(ROOT, file).replace(/^node_modules\//, '')}:${lineNumber + 1}` : '';
+  const line = file.endsWith('.ts') ? typeScriptLine(file, lineNumber, columnNumber) : lineNumber;
+  const where = file ? `${relative(ROOT, file).replace(/^node_modules\//, '')}:${line + 1}` : '';
   return `${functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
+}
+
+/** Per generated line, its segments as [generated column, source line]. */
+type LineMap = Array<Array<[number, number]>>;
+
+const lineMaps = new Map<string, LineMap | null>();
+
+/**
+ * Profiles of ts-node code give positions in the JavaScript it compiled; this maps them back to the
+ * TypeScript line by compiling the file the same way (transpileModule, tsconfig.json's options)
+ * and reading the source map. The file must not have changed since the profile was taken.
+ */
+function typeScriptLine(file: string, line: number, column: number): number {
+  if (!lineMaps.has(file)) lineMaps.set(file, existsSync(file) ? sourceLines(file) : null);
+  const segments = lineMaps.get(file)?.[line];
+  if (!segments?.length) return line;
+  // Segments are [generated column, source line]; take the last one at or before the column.
+  let found = segments[0][1];
+  for (const [generatedColumn, sourceLine] of segments) if (generatedColumn <= column) found = sourceLine;
+  return found;
+}
+
+function sourceLines(file: string): LineMap {
+  const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
+  const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
+  const output = ts.transpileModule(readFileSync(file, 'utf8'), {
+    compilerOptions: { ...options, sourceMap: true, inlineSourceMap: false, inlineSources: false },
+    fileName: file,
+  });
+  const { mappings } = JSON.parse(output.sourceMapText!) as { mappings: string };
+  const lines: LineMap = [];
+  let sourceLine = 0;
+  for (const generatedLine of mappings.split(';')) {
+    const segments: Array<[number, number]> = [];
+    let generatedColumn = 0;
+    for (const segment of generatedLine.split(',').filter(Boolean)) {
+      const fields = decodeVlq(segment);
+      generatedColumn += fields[0];
+      if (fields.length >= 4) {
+        sourceLine += fields[2];
+        segments.push([generatedColumn, sourceLine]);
+      }
+    }
+    lines.push(segments);
+  }
+  return lines;
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Base64 VLQ, as source maps write their numbers. */
+function decodeVlq(segment: string): number[] {
+  const values: number[] = [];
+  let value = 0;
+  let shift = 0;
+  for (const char of segment) {
+    const digit = BASE64.indexOf(char);
+    value += (digit & 31) << shift;
+    if (digit & 32) {
+      shift += 5;
+    } else {
+      values.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return values;
 }
 
 /** The npm package, `node:` internals, this project's src/ or bench/, or the VM's own entries. */
@@ -102,6 +182,67 @@ function summarise(file: string, top: number): void {
     .slice(0, top)
     .forEach(([name, us]) => console.log(`   ${percent(us)}  ${name}`));
   longestStretches(profile, byId, parent, isProfiler);
+  explainBlocks(file, profile, byId, parent, isProfiler);
+}
+
+/** For each long event-loop block the server saw, what the samples inside it were doing. */
+function explainBlocks(
+  file: string,
+  profile: Profile,
+  byId: Map<number, ProfileNode>,
+  parent: Map<number, number>,
+  isProfiler: (id: number) => boolean,
+): void {
+  const blocksFile = file.replace(/\.cpuprofile$/, '.blocks.json');
+  if (!existsSync(blocksFile)) return;
+  const blocks: LongBlock[] = JSON.parse(readFileSync(blocksFile, 'utf8'));
+  if (blocks.length === 0) return;
+  const times: number[] = [];
+  let at = profile.startTime;
+  for (const delta of profile.timeDeltas) times.push((at += delta));
+  console.log('   longest event-loop blocks and the samples inside them:');
+  for (const block of blocks) {
+    const from = block.endMicros - block.ms * 1000;
+    const self = new Map<string, number>();
+    const ownCode = new Map<string, number>();
+    let sampled = 0;
+    let profiling = 0;
+    profile.samples.forEach((id, index) => {
+      if (times[index] < from || times[index] > block.endMicros) return;
+      const us = profile.timeDeltas[index] ?? 0;
+      if (isProfiler(id)) {
+        profiling += us;
+        return;
+      }
+      sampled += us;
+      const name = label(byId.get(id)!);
+      self.set(name, (self.get(name) ?? 0) + us);
+      for (let node: number | undefined = id; node !== undefined; node = parent.get(node)) {
+        const frame = label(byId.get(node)!);
+        if (/ (src|bench)\//.test(frame)) {
+          ownCode.set(frame, (ownCode.get(frame) ?? 0) + us);
+          break;
+        }
+      }
+    });
+    const share = (map: Map<string, number>) =>
+      [...map]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 4)
+        .map(([name, us]) => `${name} ${((us / Math.max(sampled, 1)) * 100).toFixed(0)} %`)
+        .join('; ');
+    const head = `   ${block.ms.toFixed(0).padStart(6)} ms (${block.cpuMs.toFixed(0)} ms CPU):`;
+    if (profiling > sampled) {
+      console.log(`${head} the profiler starting and stopping (the benchmark's, not the server's)`);
+      continue;
+    }
+    if (sampled === 0) {
+      console.log(`${head} no samples inside (the process was not running)`);
+      continue;
+    }
+    console.log(`${head} self: ${share(self)}`);
+    if (ownCode.size) console.log(`             innermost own function: ${share(ownCode)}`);
+  }
 }
 
 /**

@@ -32,6 +32,16 @@ const REFRESH_SAMPLE = 20_000;
 /** New-session touches pick their IP among these. */
 const KEPT_IPS = 10_000;
 const LOOP_RESOLUTION_MS = 5;
+/** Blocks at least this long are kept (the few longest per phase) to be explained from the profile. */
+const LONG_BLOCK_MS = 20;
+const KEPT_BLOCKS = 3;
+
+/** When a block ended, on the monotonic clock that CPU profiles use (microseconds). */
+interface LongBlock {
+  ms: number;
+  cpuMs: number;
+  endMicros: number;
+}
 
 function send(message: FromServer): void {
   process.send!(message);
@@ -49,12 +59,14 @@ class PhaseProfiler {
     this.session.connect();
   }
 
-  async switchTo(phase: string | null): Promise<void> {
+  /** `blocks`: the longest event-loop blocks of the phase that ends, for the summary to explain. */
+  async switchTo(phase: string | null, blocks: LongBlock[] = []): Promise<void> {
     const finished = this.phase;
     this.phase = phase;
     if (finished) {
       const { profile } = await this.post<{ profile: object }>('Profiler.stop');
       await writeFile(join(this.dir, `${this.label}-${finished}.cpuprofile`), JSON.stringify(profile));
+      await writeFile(join(this.dir, `${this.label}-${finished}.blocks.json`), JSON.stringify(blocks));
     }
     if (phase) {
       await this.post('Profiler.enable');
@@ -82,6 +94,8 @@ let profiling: Promise<void> = Promise.resolve();
  */
 class LoopWatch {
   readonly phases: Record<string, PhaseFigures> = {};
+  /** The few longest blocks of each phase, with when they ended. */
+  private readonly longest: Record<string, LongBlock[]> = {};
   private phase = 'startup';
   private lastTick = performance.now();
   private lastCpu = process.cpuUsage();
@@ -97,7 +111,10 @@ class LoopWatch {
 
   start(phase: string): void {
     this.tick(); // the time since the last tick belongs to the phase that is ending
-    if (profiler && phase !== this.phase) profiling = profiling.then(() => profiler.switchTo(phase));
+    if (profiler && phase !== this.phase) {
+      const blocks = this.longest[this.phase] ?? [];
+      profiling = profiling.then(() => profiler.switchTo(phase, blocks));
+    }
     this.phase = phase;
   }
 
@@ -115,6 +132,11 @@ class LoopWatch {
     figures.maxBlockMs = Math.max(figures.maxBlockMs, lateMs);
     // CPU time counts every thread (GC helpers too), so it can exceed the wall time.
     figures.maxCpuBlockMs = Math.max(figures.maxCpuBlockMs, Math.min(lateMs, cpuMs));
+    if (lateMs >= LONG_BLOCK_MS) {
+      const blocks = (this.longest[this.phase] ??= []);
+      blocks.push({ ms: lateMs, cpuMs, endMicros: Number(process.hrtime.bigint() / 1000n) });
+      blocks.sort((a, b) => b.ms - a.ms).splice(KEPT_BLOCKS);
+    }
     this.lastTick = now;
     this.lastCpu = cpu;
   }
