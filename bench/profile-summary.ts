@@ -237,7 +237,7 @@ function explainBlocks(
       continue;
     }
     if (sampled === 0) {
-      console.log(`${head} no samples inside (the process was not running)`);
+      console.log(`${head} no samples inside (outside the recorded profile, e.g. while the profiler switched phases)`);
       continue;
     }
     console.log(`${head} self: ${share(self)}`);
