@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
+import { ShardedMap } from '../common/sharded-map';
 import { SourceTimeoutError } from '../errors/source-timeout.error';
 import { GeoService } from '../geo/geo.service';
 import { storedSessionFromSource, type SourceRecordProblem } from '../sessions/session-input';
@@ -79,7 +80,8 @@ export class DashboardService {
   /** The store's sessions merged with the host's sources: one per id, the newest sighting wins. */
   private async mergeSources(now: number): Promise<Tally> {
     const [aggregates, reported] = await Promise.all([this.store.aggregates(now), this.collectSources(now)]);
-    const sessionsByIp = new Map(aggregates.sessionsByIp);
+    const sessionsByIp = new ShardedMap<number>();
+    for (const [ip, count] of aggregates.sessionsByIp) sessionsByIp.set(ip, count);
     const sessionsByVersion = new Map(aggregates.sessionsByVersion);
     let totalCount = aggregates.totalCount;
     const own = await this.store.find([...reported.keys()], now);
@@ -168,7 +170,7 @@ async function listWithin(source: SessionSource, timeoutMs: number): Promise<Ite
   }
 }
 
-function add(counts: Map<string, number>, key: string, delta: number): void {
+function add(counts: Map<string, number> | ShardedMap<number>, key: string, delta: number): void {
   const count = (counts.get(key) ?? 0) + delta;
   if (count <= 0) counts.delete(key);
   else counts.set(key, count);

@@ -1,3 +1,4 @@
+import { ShardedMap } from '../common/sharded-map';
 import type { GeoLocation, GeoService } from '../geo/geo.service';
 
 interface LocationEntry {
@@ -28,7 +29,7 @@ const IPS_PER_BATCH = 8192;
  * in slices of a few milliseconds.
  */
 export class LocationTally {
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new ShardedMap<number>();
   private readonly entries = new Map<GeoLocation, LocationEntry>();
   /** Locations most sessions first, as of the last `serialise`. */
   private ordered: LocationEntry[] = [];

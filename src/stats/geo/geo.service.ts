@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { continents, countries } from 'countries-list';
 import * as geoip from 'geoip-lite';
+import { ShardedMap } from '../common/sharded-map';
 
 /** Where an IP address is, as the dashboard groups it. */
 export interface GeoLocation {
@@ -20,7 +21,7 @@ const MAX_CACHED_IPS = 2_000_000;
  */
 @Injectable()
 export class GeoService {
-  private readonly byIp = new Map<string, GeoLocation | null>();
+  private readonly byIp = new ShardedMap<GeoLocation | null>();
   private readonly byKey = new Map<string, GeoLocation>();
 
   /** `ip` must be normalised (see normalizeIp). */

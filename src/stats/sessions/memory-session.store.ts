@@ -1,13 +1,22 @@
 import type { OnModuleDestroy } from '@nestjs/common';
+import { ShardedMap } from '../common/sharded-map';
 import type { SessionAggregates, SessionStore, StoredSession } from './session-store.interface';
 
 interface Entry {
   ip: string;
   clientVersion: string;
   seenAt: number;
-  /** Expiry bucket (whole second of `seenAt`) the id is filed under. */
-  second: number;
+  /** Expiry bucket (`seenAt` in whole BUCKET_MS) the id is filed under. */
+  bucket: number;
 }
+
+/**
+ * Width of an expiry bucket. Narrow enough that a bucket stays small (a Set rehashes all its
+ * entries at once when it grows) even when hundreds of thousands of sessions arrive per second.
+ */
+const BUCKET_MS = 100;
+/** Past this many changed IPs between two dashboards, comparing them all is as cheap. */
+const MAX_TRACKED_CHANGES = 50_000;
 
 /** Sessions expired per slice before the sweep yields to the event loop. */
 const SWEEP_SLICE = 20_000;
@@ -15,20 +24,21 @@ const SWEEP_INTERVAL_MS = 5_000;
 
 /**
  * The default store: sessions in this process, with the dashboard's counters updated on every
- * change rather than recomputed per request. Expiry uses one bucket per second of `seenAt`, so a
- * sweep only visits sessions that are due, whatever order they were seen in.
+ * change rather than recomputed per request. Expiry files sessions in buckets of BUCKET_MS of
+ * `seenAt`, so a sweep only visits sessions that are due, whatever order they were seen in. The
+ * large maps are sharded, so none of them stops the event loop to rehash a million entries.
  */
 export class MemorySessionStore implements SessionStore, OnModuleDestroy {
-  private readonly sessions = new Map<string, Entry>();
-  private readonly idsBySecond = new Map<number, Set<string>>();
-  private readonly sessionsByIp = new Map<string, number>();
+  private readonly sessions = new ShardedMap<Entry>();
+  private readonly idsByBucket = new Map<number, Set<string>>();
+  private readonly sessionsByIp = new ShardedMap<number>();
   private readonly sessionsByVersion = new Map<string, number>();
   private readonly ttlMs: number;
   private changes = 0;
-  /** IPs whose count changed since the last `aggregates` call; null until the first call. */
+  /** IPs whose count changed since the last `aggregates` call; null when not known. */
   private changedIps: Set<string> | null = null;
-  /** No bucket is older than this second. */
-  private oldestSecond = Number.POSITIVE_INFINITY;
+  /** No bucket is older than this one. */
+  private oldestBucket = Number.POSITIVE_INFINITY;
   private sweeping: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
 
@@ -88,7 +98,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   /** Drops every session not seen since `now - ttl`, in slices so a mass expiry never blocks the loop. */
   expire(now: number): Promise<void> {
-    if (this.oldestSecond > Math.floor((now - this.ttlMs) / 1000)) return Promise.resolve(); // nothing due
+    if (this.oldestBucket > Math.floor((now - this.ttlMs) / BUCKET_MS)) return Promise.resolve(); // nothing due
     if (!this.sweeping) {
       this.sweeping = this.sweep(now).finally(() => (this.sweeping = null));
     }
@@ -103,10 +113,10 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   /** Expires up to one slice of sessions; true when nothing due is left. */
   private sweepSlice(cutoff: number): boolean {
-    const lastDueSecond = Math.floor(cutoff / 1000);
+    const lastDueBucket = Math.floor(cutoff / BUCKET_MS);
     let budget = SWEEP_SLICE;
-    for (let second = this.oldestSecond; second <= lastDueSecond; second++) {
-      const ids = this.idsBySecond.get(second);
+    for (let bucket = this.oldestBucket; bucket <= lastDueBucket; bucket++) {
+      const ids = this.idsByBucket.get(bucket);
       if (ids) {
         for (const id of ids) {
           const entry = this.sessions.get(id)!;
@@ -116,7 +126,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
         }
         if (ids.size > 0) return true; // the rest of this bucket is not due yet
       }
-      this.oldestSecond = second + 1;
+      this.oldestBucket = bucket + 1;
     }
     return true;
   }
@@ -133,46 +143,58 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
       }
       this.delete(session.id, entry);
     }
-    const added: Entry = { ip: session.ip, clientVersion: session.clientVersion, seenAt: 0, second: NaN };
+    const added: Entry = { ip: session.ip, clientVersion: session.clientVersion, seenAt: 0, bucket: NaN };
     this.file(session.id, added, session.seenAt);
     this.sessions.set(session.id, added);
     increment(this.sessionsByIp, added.ip, 1);
-    this.changedIps?.add(added.ip);
+    this.ipChanged(added.ip);
     increment(this.sessionsByVersion, added.clientVersion, 1);
     this.changes++;
   }
 
   /** Moves an entry to the expiry bucket of its new `seenAt`. */
   private file(id: string, entry: Entry, seenAt: number): void {
-    const second = Math.floor(seenAt / 1000);
+    const bucket = Math.floor(seenAt / BUCKET_MS);
     entry.seenAt = seenAt;
-    if (second === entry.second) return;
-    this.idsBySecond.get(entry.second)?.delete(id);
-    let ids = this.idsBySecond.get(second);
+    if (bucket === entry.bucket) return;
+    this.idsByBucket.get(entry.bucket)?.delete(id);
+    let ids = this.idsByBucket.get(bucket);
     if (!ids) {
       ids = new Set();
-      this.idsBySecond.set(second, ids);
+      this.idsByBucket.set(bucket, ids);
     }
     ids.add(id);
-    entry.second = second;
-    if (second < this.oldestSecond) this.oldestSecond = second;
+    entry.bucket = bucket;
+    if (bucket < this.oldestBucket) this.oldestBucket = bucket;
+  }
+
+  private ipChanged(ip: string): void {
+    if (!this.changedIps) return;
+    this.changedIps.add(ip);
+    if (this.changedIps.size > MAX_TRACKED_CHANGES) this.changedIps = null;
   }
 
   private delete(id: string, entry: Entry): void {
     this.sessions.delete(id);
-    const ids = this.idsBySecond.get(entry.second);
+    const ids = this.idsByBucket.get(entry.bucket);
     if (ids) {
       ids.delete(id);
-      if (ids.size === 0) this.idsBySecond.delete(entry.second);
+      if (ids.size === 0) this.idsByBucket.delete(entry.bucket);
     }
     increment(this.sessionsByIp, entry.ip, -1);
-    this.changedIps?.add(entry.ip);
+    this.ipChanged(entry.ip);
     increment(this.sessionsByVersion, entry.clientVersion, -1);
     this.changes++;
   }
 }
 
-function increment(counts: Map<string, number>, key: string, delta: number): void {
+interface Counts {
+  get(key: string): number | undefined;
+  set(key: string, count: number): unknown;
+  delete(key: string): unknown;
+}
+
+function increment(counts: Counts, key: string, delta: number): void {
   const count = (counts.get(key) ?? 0) + delta;
   if (count === 0) counts.delete(key);
   else counts.set(key, count);

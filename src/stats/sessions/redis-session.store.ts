@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import Redis, { type Cluster } from 'ioredis';
+import { ShardedMap } from '../common/sharded-map';
 import { StatsConfigurationError } from '../errors/stats-configuration.error';
 import { StoreUnavailableError } from '../errors/store-unavailable.error';
 import type { SessionAggregates, SessionStore, StoredSession } from './session-store.interface';
@@ -430,8 +431,8 @@ type ReadReply = [string, number, number?, string?, string[]?];
  * Reads the "ip,count,ip,count" string of the read script. At a million sessions it holds half a
  * million IPs, so the loop yields to the event loop every few milliseconds.
  */
-async function parseIpCounts(text: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
+async function parseIpCounts(text: string): Promise<ShardedMap<number>> {
+  const counts = new ShardedMap<number>();
   let sliceStarted = performance.now();
   let position = 0;
   let parsed = 0;
