@@ -67,11 +67,15 @@ export class LocationTally {
    * latitude, longitude), written between `before` and `after`.
    */
   async serialise(before: Buffer, after: Buffer): Promise<Buffer> {
-    const slice = new Slice(1); // one location can hold thousands of IPs: check after each
+    const slice = new Slice(64);
     const ordered = this.order();
     let length = before.length + after.length + Math.max(ordered.length - 1, 0);
     for (const entry of ordered) {
-      entry.json ??= await serialiseEntry(entry, slice);
+      if (!entry.json) {
+        entry.json = await serialiseEntry(entry, slice);
+        // One location can hold a hundred thousand IPs: look at the clock after each one written.
+        if (slice.dueNow()) await slice.pause();
+      }
       length += entry.json.length;
       if (slice.due()) await slice.pause();
     }
@@ -156,7 +160,7 @@ async function serialiseIps(ips: Set<string>, slice: Slice): Promise<Buffer> {
     if (batch.length === IPS_PER_BATCH) {
       parts.push(JSON.stringify(batch).slice(1, -1));
       batch = [];
-      if (slice.due()) await slice.pause();
+      if (slice.dueNow()) await slice.pause();
     }
   }
   if (batch.length > 0) parts.push(JSON.stringify(batch).slice(1, -1));
@@ -195,7 +199,11 @@ class Slice {
   constructor(private readonly checkEvery = 1024) {}
 
   due(): boolean {
-    return (++this.calls & (this.checkEvery - 1)) === 0 && performance.now() - this.started >= SLICE_MS;
+    return (++this.calls & (this.checkEvery - 1)) === 0 && this.dueNow();
+  }
+
+  dueNow(): boolean {
+    return performance.now() - this.started >= SLICE_MS;
   }
 
   pause(): Promise<void> {
