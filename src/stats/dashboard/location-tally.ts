@@ -15,8 +15,8 @@ interface LocationEntry {
 
 /** Work done before yielding to the event loop, so a million sessions never block it for long. */
 const SLICE_MS = 8;
-/** Up to this share of changed locations, they are merged into the previous order instead of a full sort. */
-const MERGE_SHARE = 0.05;
+/** Up to this share of changed locations, they are inserted into the previous order instead of a full sort. */
+const MERGE_SHARE = 0.01;
 const COMMA = 0x2c; // ','
 const CLOSING_BRACE = Buffer.from('}');
 const IPS_PER_BATCH = 8192;
@@ -121,15 +121,17 @@ export class LocationTally {
     if (entry.sessionCount <= 0) this.entries.delete(location);
   }
 
-  /** Repairs the order: merges the few changed locations back in, or sorts when many changed. */
+  /** Repairs the order: inserts the few changed locations back, or sorts when many changed. */
   private order(): LocationEntry[] {
     if (this.changed.size === 0) return this.ordered;
-    if (this.changed.size > this.entries.size * MERGE_SHARE) {
+    if (this.changed.size > Math.max(16, this.entries.size * MERGE_SHARE)) {
       this.ordered = [...this.entries.values()].sort(byCountThenPlace);
     } else {
-      const moved = [...this.changed].filter((entry) => entry.sessionCount > 0).sort(byCountThenPlace);
-      const kept = this.ordered.filter((entry) => !this.changed.has(entry));
-      this.ordered = merge(kept, moved);
+      const ordered = this.ordered.filter((entry) => !this.changed.has(entry));
+      for (const entry of this.changed) {
+        if (entry.sessionCount > 0) ordered.splice(insertionIndex(ordered, entry), 0, entry);
+      }
+      this.ordered = ordered;
     }
     this.changed.clear();
     return this.ordered;
@@ -179,15 +181,16 @@ function comparePlaces(a: LocationEntry, b: LocationEntry): number {
   );
 }
 
-function merge(a: LocationEntry[], b: LocationEntry[]): LocationEntry[] {
-  const merged: LocationEntry[] = new Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) merged[k++] = byCountThenPlace(a[i], b[j]) <= 0 ? a[i++] : b[j++];
-  while (i < a.length) merged[k++] = a[i++];
-  while (j < b.length) merged[k++] = b[j++];
-  return merged;
+/** Where `entry` goes in `ordered` (by binary search): a few comparisons instead of a merge pass. */
+function insertionIndex(ordered: LocationEntry[], entry: LocationEntry): number {
+  let low = 0;
+  let high = ordered.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (byCountThenPlace(ordered[middle], entry) <= 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** Lets a long loop yield to the event loop once it has run for SLICE_MS. */
