@@ -21,7 +21,6 @@ interface Tally {
   changedIps?: ReadonlySet<string>;
 }
 
-
 /**
  * Composes the dashboard from the session store (and the host's sources), GeoService and
  * VersionPolicyService. The serialised body is cached per store revision, so polling admin UIs
