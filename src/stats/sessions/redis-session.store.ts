@@ -279,16 +279,16 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   }
 
   async revision(now: number): Promise<string> {
-    return (await this.read(now, false))[0];
+    return String((await this.read(now, false))[0]);
   }
 
   async aggregates(now: number): Promise<SessionAggregates> {
     const [revision, , total, byIp, byVersion] = await this.read(now, true);
     return {
-      revision,
+      revision: String(revision),
       totalCount: total!,
-      sessionsByIp: await parseIpCounts(byIp!),
-      sessionsByVersion: countsOf(byVersion!),
+      sessionsByIp: await parseIpCounts(byIp as Buffer),
+      sessionsByVersion: countsOf((byVersion as Buffer[]).map(String)),
     };
   }
 
@@ -336,10 +336,10 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     const cutoff = now - this.ttlMs;
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
-      const reply = (await this.call(
-        this.command(COMMANDS.read)(...this.keys, cutoff, withAggregates ? '1' : '0'),
-        deadline,
-      )) as ReadReply;
+      // With aggregates, the reply comes as Buffers: turning the per-IP counts (megabytes at a
+      // million sessions) into one string would stop the event loop; they are parsed in slices.
+      const read = this.command(withAggregates ? `${COMMANDS.read}Buffer` : COMMANDS.read);
+      const reply = (await this.call(read(...this.keys, cutoff, withAggregates ? '1' : '0'), deadline)) as ReadReply;
       if (Number(reply[1]) === 0) return reply;
     }
   }
@@ -425,23 +425,26 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   }
 }
 
-type ReadReply = [string, number, number?, string?, string[]?];
+type ReadReply = [string | Buffer, number, number?, Buffer?, Buffer[]?];
 
 /**
- * Reads the "ip,count,ip,count" string of the read script. At a million sessions it holds half a
+ * Reads the "ip,count,ip,count" reply of the read script. At a million sessions it holds half a
  * million IPs, so the loop yields to the event loop every few milliseconds.
  */
-async function parseIpCounts(text: string): Promise<ShardedMap<number>> {
+async function parseIpCounts(text: Buffer): Promise<ShardedMap<number>> {
   const counts = new ShardedMap<number>();
   let sliceStarted = performance.now();
   let position = 0;
   let parsed = 0;
   while (position < text.length) {
-    const afterIp = text.indexOf(',', position);
-    let afterCount = text.indexOf(',', afterIp + 1);
-    if (afterCount === -1) afterCount = text.length;
-    counts.set(text.slice(position, afterIp), Number(text.slice(afterIp + 1, afterCount)));
-    position = afterCount + 1;
+    const afterIp = text.indexOf(COMMA, position);
+    const ip = text.toString('latin1', position, afterIp);
+    let count = 0;
+    for (position = afterIp + 1; position < text.length && text[position] !== COMMA; position++) {
+      count = count * 10 + text[position] - DIGIT_ZERO;
+    }
+    counts.set(ip, count);
+    position++;
     if ((++parsed & 4095) === 0 && performance.now() - sliceStarted > 8) {
       await new Promise((resolve) => setImmediate(resolve));
       sliceStarted = performance.now();
@@ -449,6 +452,9 @@ async function parseIpCounts(text: string): Promise<ShardedMap<number>> {
   }
   return counts;
 }
+
+const COMMA = 0x2c;
+const DIGIT_ZERO = 0x30;
 
 function countsOf(flat: string[]): Map<string, number> {
   const counts = new Map<string, number>();
