@@ -1,18 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { createStatsApp, DASHBOARD, RecordingLogger } from './support/stats-app';
+import { expectRefusal, NOT_ACCEPTABLE } from './support/refusals';
 import { bearer } from './support/tokens';
 
 const VENDOR = 'application/vnd.example.stats-v1+json';
-const NOT_ACCEPTABLE = { id: 'not_acceptable', message: "Invalid 'Accept' header." };
-
-function expectRefusal(response: request.Response, status: number, body: object): void {
-  expect(response.status).toBe(status);
-  expect(response.body).toEqual(body);
-  expect(Object.keys(response.body)).toEqual(['id', 'message']);
-  expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
-  expect(response.headers['cache-control']).toBe('no-store');
-}
 
 describe('Accept negotiation on GET /stats/active-sessions/dashboard', () => {
   let app: INestApplication;

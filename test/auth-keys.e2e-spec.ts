@@ -6,17 +6,10 @@ import type { StatsAuthOptions } from '../src/stats';
 import { JwksTestServer } from './support/jwks';
 import { b64url, ecKeyPair, publicJwk, rsaKeyPair, signWith, type TestKeyPair } from './support/keys';
 import { createStatsApp, DASHBOARD, RecordingLogger } from './support/stats-app';
+import { expect401 } from './support/refusals';
 import { tokenFor } from './support/tokens';
 
-const UNAUTHORIZED = { id: 'unauthorized', message: 'Token error. Login again.' };
 const now = () => Math.floor(Date.now() / 1000);
-
-function expect401(response: request.Response): void {
-  expect(response.status).toBe(401);
-  expect(response.body).toEqual(UNAUTHORIZED);
-  expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
-  expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
-}
 
 /** An HS256 token whose HMAC secret is the verifier's public key: the classic algorithm confusion. */
 function hmacWithPublicKey(pair: TestKeyPair, header: Record<string, unknown> = {}): string {

@@ -3,26 +3,11 @@ import { sign } from 'jsonwebtoken';
 import request from 'supertest';
 import { createStatsApp, DASHBOARD, RecordingLogger } from './support/stats-app';
 import { b64url } from './support/keys';
+import { expect401, expectRefusal, FORBIDDEN, UNAUTHORIZED } from './support/refusals';
 import { bearer, TEST_SECRET, tokenFor } from './support/tokens';
 
-const UNAUTHORIZED = { id: 'unauthorized', message: 'Token error. Login again.' };
-const FORBIDDEN = { id: 'forbidden', message: 'Insufficient permissions to access this resource.' };
 const OTHER_SECRET = 'another-secret-of-at-least-32-characters';
 const now = () => Math.floor(Date.now() / 1000);
-
-/** Every refusal: exact status, exact body (only id and message), JSON, not cached. */
-function expectRefusal(response: request.Response, status: number, body: object): void {
-  expect(response.status).toBe(status);
-  expect(response.body).toEqual(body);
-  expect(Object.keys(response.body)).toEqual(['id', 'message']);
-  expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
-  expect(response.headers['cache-control']).toBe('no-store');
-}
-
-function expect401(response: request.Response, tokenPresented: boolean): void {
-  expectRefusal(response, 401, UNAUTHORIZED);
-  expect(response.headers['www-authenticate']).toBe(tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer');
-}
 
 describe('Bearer tokens on GET /stats/active-sessions/dashboard (HMAC secret)', () => {
   let app: INestApplication;

@@ -12,6 +12,7 @@ import {
 } from '../src/stats';
 import { HealthController } from '../src/example/health.controller';
 import { deleteKeys, TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
+import { eventually } from './support/eventually';
 import { RedisProxy } from './support/redis-proxy';
 import { hasRedisServer, PrivateRedisServer } from './support/redis-server';
 import { DASHBOARD, DEFAULT_OPTIONS, RecordingLogger } from './support/stats-app';
@@ -229,16 +230,3 @@ describe('StatsModule on Redis (several instances)', () => {
     expect(after.geoIpData[0].ips).toEqual(['1.1.1.1']);
   });
 });
-
-/** Retries `attempt` every 100 ms until it resolves, for at most `withinMs`. */
-async function eventually<T>(attempt: () => Promise<T>, withinMs: number): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { deleteKeys, TEST_REDIS_URL, uniqueKeyPrefix } from '../../../test/support/redis';
 import { RedisProxy } from '../../../test/support/redis-proxy';
+import { eventually } from '../../../test/support/eventually';
 import { StatsConfigurationError } from '../errors/stats-configuration.error';
 import { StoreUnavailableError } from '../errors/store-unavailable.error';
 import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session.store';
@@ -262,16 +263,3 @@ describe('RedisSessionStore', () => {
     });
   });
 });
-
-/** Retries `attempt` every 100 ms until it resolves, for at most `withinMs`. */
-async function eventually<T>(attempt: () => Promise<T>, withinMs: number): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
