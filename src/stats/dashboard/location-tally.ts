@@ -1,4 +1,5 @@
 import { ShardedMap } from '../common/sharded-map';
+import { Slice } from '../common/slice';
 import type { GeoLocation, GeoService } from '../geo/geo.service';
 
 interface LocationEntry {
@@ -13,8 +14,6 @@ interface LocationEntry {
   country: number;
 }
 
-/** Work done before yielding to the event loop, so a million sessions never block it for long. */
-const SLICE_MS = 8;
 /** Up to this share of changed locations, they are inserted into the previous order instead of a full sort. */
 const MERGE_SHARE = 0.01;
 const COMMA = 0x2c; // ','
@@ -191,30 +190,4 @@ function insertionIndex(ordered: LocationEntry[], entry: LocationEntry): number 
     else high = middle;
   }
   return low;
-}
-
-/** Lets a long loop yield to the event loop once it has run for SLICE_MS. */
-class Slice {
-  private started = performance.now();
-  private calls = 0;
-
-  /** `checkEvery` (a power of two) spares cheap steps a clock reading each: it would cost more than they do. */
-  constructor(private readonly checkEvery = 1024) {}
-
-  due(): boolean {
-    return (++this.calls & (this.checkEvery - 1)) === 0 && this.dueNow();
-  }
-
-  dueNow(): boolean {
-    return performance.now() - this.started >= SLICE_MS;
-  }
-
-  pause(): Promise<void> {
-    return new Promise((resolve) =>
-      setImmediate(() => {
-        this.started = performance.now();
-        resolve();
-      }),
-    );
-  }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import Redis, { type Cluster } from 'ioredis';
 import { ShardedMap } from '../common/sharded-map';
+import { Slice } from '../common/slice';
 import { StatsConfigurationError } from '../errors/stats-configuration.error';
 import { StoreUnavailableError } from '../errors/store-unavailable.error';
 import type { SessionAggregates, SessionStore, StoredSession } from './session-store.interface';
@@ -433,9 +434,8 @@ type ReadReply = [string | Buffer, number, number?, Buffer?, Buffer[]?];
  */
 async function parseIpCounts(text: Buffer): Promise<ShardedMap<number>> {
   const counts = new ShardedMap<number>();
-  let sliceStarted = performance.now();
+  const slice = new Slice(4096);
   let position = 0;
-  let parsed = 0;
   while (position < text.length) {
     const afterIp = text.indexOf(COMMA, position);
     const ip = text.toString('latin1', position, afterIp);
@@ -445,10 +445,7 @@ async function parseIpCounts(text: Buffer): Promise<ShardedMap<number>> {
     }
     counts.set(ip, count);
     position++;
-    if ((++parsed & 4095) === 0 && performance.now() - sliceStarted > 8) {
-      await new Promise((resolve) => setImmediate(resolve));
-      sliceStarted = performance.now();
-    }
+    if (slice.due()) await slice.pause();
   }
   return counts;
 }
