@@ -203,8 +203,7 @@ function explainBlocks(
   console.log('   longest event-loop blocks and the samples inside them:');
   for (const block of blocks) {
     const from = block.endMicros - block.ms * 1000;
-    const self = new Map<string, number>();
-    const ownCode = new Map<string, number>();
+    const inside: Array<[number, number]> = [];
     let sampled = 0;
     let profiling = 0;
     profile.samples.forEach((id, index) => {
@@ -215,22 +214,8 @@ function explainBlocks(
         return;
       }
       sampled += us;
-      const name = label(byId.get(id)!);
-      self.set(name, (self.get(name) ?? 0) + us);
-      for (let node: number | undefined = id; node !== undefined; node = parent.get(node)) {
-        const frame = label(byId.get(node)!);
-        if (/ (src|bench)\//.test(frame)) {
-          ownCode.set(frame, (ownCode.get(frame) ?? 0) + us);
-          break;
-        }
-      }
+      inside.push([id, us]);
     });
-    const share = (map: Map<string, number>) =>
-      [...map]
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 4)
-        .map(([name, us]) => `${name} ${((us / Math.max(sampled, 1)) * 100).toFixed(0)} %`)
-        .join('; ');
     const head = `   ${block.ms.toFixed(0).padStart(6)} ms (${block.cpuMs.toFixed(0)} ms CPU):`;
     if (profiling > sampled) {
       console.log(`${head} the profiler starting and stopping (the benchmark's, not the server's)`);
@@ -240,8 +225,7 @@ function explainBlocks(
       console.log(`${head} no samples inside (outside the recorded profile, e.g. while the profiler switched phases)`);
       continue;
     }
-    console.log(`${head} self: ${share(self)}`);
-    if (ownCode.size) console.log(`             innermost own function: ${share(ownCode)}`);
+    printAttribution(`${head} self: `, inside, sampled, byId, parent);
   }
 }
 
@@ -271,29 +255,43 @@ function longestStretches(
   if (current.samples.length) stretches.push(current);
   console.log('   longest busy runs (no idle sample between; may span several event-loop turns):');
   for (const stretch of stretches.sort((a, b) => b.us - a.us).slice(0, 3)) {
-    const self = new Map<string, number>();
-    const ownCode = new Map<string, number>();
-    for (const [id, us] of stretch.samples) {
-      const name = label(byId.get(id)!);
-      self.set(name, (self.get(name) ?? 0) + us);
-      // The innermost function of this project on the stack: which of its steps the time is in.
-      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-        const frame = label(byId.get(at)!);
-        if (/ (src|bench)\//.test(frame)) {
-          ownCode.set(frame, (ownCode.get(frame) ?? 0) + us);
-          break;
-        }
+    const head = `   ${(stretch.us / 1000).toFixed(0).padStart(6)} ms: self: `;
+    printAttribution(head, stretch.samples, stretch.us, byId, parent);
+  }
+}
+
+/**
+ * Where a set of samples spent its time: the functions on top of the stack, and the innermost
+ * function of this project (src/ or bench/) below them, which tells which of its steps it was in.
+ */
+function printAttribution(
+  head: string,
+  samples: Array<[number, number]>,
+  totalUs: number,
+  byId: Map<number, ProfileNode>,
+  parent: Map<number, number>,
+): void {
+  const self = new Map<string, number>();
+  const ownCode = new Map<string, number>();
+  for (const [id, us] of samples) {
+    const name = label(byId.get(id)!);
+    self.set(name, (self.get(name) ?? 0) + us);
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = label(byId.get(at)!);
+      if (/ (src|bench)\//.test(frame)) {
+        ownCode.set(frame, (ownCode.get(frame) ?? 0) + us);
+        break;
       }
     }
-    const share = (map: Map<string, number>) =>
-      [...map]
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 4)
-        .map(([name, us]) => `${name} ${((us / stretch.us) * 100).toFixed(0)} %`)
-        .join('; ');
-    console.log(`   ${(stretch.us / 1000).toFixed(0).padStart(6)} ms: self: ${share(self)}`);
-    if (ownCode.size) console.log(`             innermost own function: ${share(ownCode)}`);
   }
+  const share = (map: Map<string, number>) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([name, us]) => `${name} ${((us / Math.max(totalUs, 1)) * 100).toFixed(0)} %`)
+      .join('; ');
+  console.log(`${head}${share(self)}`);
+  if (ownCode.size) console.log(`             innermost own function: ${share(ownCode)}`);
 }
 
 function main(): void {
