@@ -130,10 +130,13 @@ describe('RedisSessionStore', () => {
   it('writes only keys under its prefix, and lets them expire a minute after the last session would', async () => {
     const keyPrefix = `${runPrefix}keys${++storeCount}:`;
     const store = track(await connectedStore({ keyPrefix, ttlSeconds: 30 }));
-    await store.upsert([session('x', '8.8.8.8', '6.0.0', Date.now())], Date.now());
+    await store.upsert([session('x', '8.8.8.8', '6.0.0', Date.now()), session('y', '1.1.1.1', '6.0.0', Date.now())], Date.now());
+    await store.remove(['y'], Date.now()); // leaves a tombstone for 1.1.1.1 in the change feed
     const keys = await admin.keys(`${keyPrefix}*`);
     expect(keys.sort()).toEqual(
-      ['by-ip', 'by-version', 'expiry', 'meta', 'sessions'].map((name) => `${keyPrefix}{store}:${name}`),
+      ['by-ip', 'by-version', 'changes', 'expiry', 'gone', 'meta', 'sessions'].map(
+        (name) => `${keyPrefix}{store}:v2:${name}`,
+      ),
     );
     for (const key of keys) {
       const ttl = await admin.pttl(key);
@@ -150,6 +153,113 @@ describe('RedisSessionStore', () => {
     await deleteKeys(admin, keyPrefix);
     await store.upsert([session('y')], T0);
     expect(await store.revision(T0)).not.toBe(before);
+  });
+
+  describe('change feed', () => {
+    /** `count` sessions, one per IP, all different: 20.<a>.<b>.<c>. */
+    const manyIps = (count: number, from = 0, id = 's') =>
+      Array.from({ length: count }, (_, i) => {
+        const n = from + i;
+        return session(`${id}${n}`, `20.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`);
+      });
+    const upsertAll = async (store: RedisSessionStore, sessions: StoredSession[]) => {
+      for (let i = 0; i < sessions.length; i += 10_000) await store.upsert(sessions.slice(i, i + 10_000), T0);
+    };
+    const removeAll = async (store: RedisSessionStore, ids: string[]) => {
+      for (let i = 0; i < ids.length; i += 10_000) await store.remove(ids.slice(i, i + 10_000), T0);
+    };
+
+    it('names only the IPs changed since the last read, by this instance or another one', async () => {
+      const keyPrefix = `${runPrefix}feed${++storeCount}:`;
+      const a = track(await connectedStore({ keyPrefix }));
+      const b = track(await connectedStore({ keyPrefix }));
+      await a.upsert([session('x', '8.8.8.8'), session('y', '1.1.1.1'), session('z', '9.9.9.9')], T0);
+      const first = await b.aggregates(T0);
+      expect(first.changedIps).toBeUndefined(); // the first read knows nothing to compare against
+      expect(Object.fromEntries(first.sessionsByIp)).toEqual({ '8.8.8.8': 1, '1.1.1.1': 1, '9.9.9.9': 1 });
+
+      await a.upsert([session('w', '8.8.8.8'), session('z', '9.9.9.9', '6.0.0', T0 + 5)], T0 + 5); // z: time only
+      await a.remove(['y'], T0 + 5);
+      const second = await b.aggregates(T0 + 5);
+      expect([...second.changedIps!].sort()).toEqual(['1.1.1.1', '8.8.8.8']);
+      expect(Object.fromEntries(second.sessionsByIp)).toEqual({ '8.8.8.8': 2, '9.9.9.9': 1 });
+      expect(second.totalCount).toBe(3);
+
+      const third = await b.aggregates(T0 + 5);
+      expect(third.changedIps!.size).toBe(0);
+      expect(third.revision).toBe(second.revision);
+    });
+
+    it('reads more changed IPs than one page holds, whole and in one answer', async () => {
+      const store = track(await connectedStore());
+      await store.aggregates(T0);
+      const sessions = manyIps(45_000);
+      await upsertAll(store, sessions);
+      const figures = await store.aggregates(T0);
+      expect(figures.totalCount).toBe(45_000);
+      expect(figures.sessionsByIp.size).toBe(45_000);
+      expect(figures.changedIps!.size).toBe(45_000);
+      expect(figures.revision).toBe(await store.revision(T0));
+
+      // A new instance reads everything from the feed, page after page.
+      const other = track(await connectedStore({ keyPrefix: (store as unknown as { keys: string[] }).keys[0].split('{')[0] }));
+      const read = await other.aggregates(T0);
+      expect(read.sessionsByIp.size).toBe(45_000);
+      expect([...read.sessionsByIp.values()].every((count) => count === 1)).toBe(true);
+      expect(read.sessionsByIp.get(sessions[44_999].ip)).toBe(1);
+    });
+
+    it('answers as a full read, not a list of changes, past 50,000 changed IPs', async () => {
+      const store = track(await connectedStore());
+      await store.aggregates(T0);
+      await upsertAll(store, manyIps(50_001));
+      const figures = await store.aggregates(T0);
+      expect(figures.changedIps).toBeUndefined();
+      expect(figures.sessionsByIp.size).toBe(50_001);
+    });
+
+    it('forgets IPs without sessions beyond 100,000, and a reader behind that floor reads everything again', async () => {
+      const keyPrefix = `${runPrefix}floor${++storeCount}:`;
+      const store = track(await connectedStore({ keyPrefix }));
+      const behind = track(await connectedStore({ keyPrefix }));
+      await store.upsert([session('kept', '8.8.8.8')], T0);
+      await behind.aggregates(T0);
+
+      const gone = manyIps(110_000);
+      await upsertAll(store, gone);
+      await removeAll(store, gone.map((s) => s.id));
+      // Each script call forgets at most 5,000 tombstones: a few reads bring them down to the bound.
+      for (let i = 0; i < 3; i++) await store.revision(T0);
+      expect(await admin.zcard(`${keyPrefix}{store}:v2:gone`)).toBe(100_000);
+      expect(await admin.zcard(`${keyPrefix}{store}:v2:changes`)).toBe(100_001);
+
+      const caughtUp = await behind.aggregates(T0);
+      expect(caughtUp.changedIps).toBeUndefined(); // started again from nothing
+      expect(Object.fromEntries(caughtUp.sessionsByIp)).toEqual({ '8.8.8.8': 1 });
+      expect(caughtUp.totalCount).toBe(1);
+    });
+
+    it('starts again from nothing when Redis lost its data', async () => {
+      const keyPrefix = `${runPrefix}lostfeed${++storeCount}:`;
+      const store = track(await connectedStore({ keyPrefix }));
+      await store.upsert([session('x', '8.8.8.8'), session('y', '1.1.1.1')], T0);
+      await store.aggregates(T0);
+      await deleteKeys(admin, keyPrefix);
+      await store.upsert([session('z', '9.9.9.9')], T0);
+      const figures = await store.aggregates(T0);
+      expect(figures.changedIps).toBeUndefined();
+      expect(Object.fromEntries(figures.sessionsByIp)).toEqual({ '9.9.9.9': 1 });
+    });
+
+    it('lets concurrent reads follow one another, each answering the changes once', async () => {
+      const store = track(await connectedStore());
+      await store.aggregates(T0);
+      await store.upsert([session('x', '8.8.8.8')], T0);
+      const [first, second] = await Promise.all([store.aggregates(T0), store.aggregates(T0)]);
+      expect([...first.changedIps!]).toEqual(['8.8.8.8']);
+      expect(second.changedIps!.size).toBe(0);
+      expect(second.revision).toBe(first.revision);
+    });
   });
 
   it('sends the upserts made in the same turn of the event loop as one script call', async () => {

@@ -25,19 +25,42 @@ const SWEEP_BATCH = 5000;
 const SWEEP_BATCHES_PER_READ = 2;
 /** Sessions per upsert or remove script call; larger batches are split into several calls. */
 const UPSERT_CHUNK = 1000;
+/**
+ * Changed IPs per page of the change feed. One script call changes at most
+ * SWEEP_BATCHES_PER_READ * SWEEP_BATCH + UPSERT_CHUNK IPs, fewer than a page, so every page ends
+ * at a whole revision. A page's reply stays a few hundred kilobytes.
+ */
+const FEED_PAGE = 20_000;
+/** IPs without sessions the change feed remembers; readers further behind read everything again. */
+const TOMBSTONES = 100_000;
+/** Tombstones one script call may forget, so trimming never blocks Redis for long. */
+const TRIM_BATCH = 5000;
 /** Ids per HMGET of `find`. */
 const FIND_CHUNK = 10_000;
 /** Keys outlive the newest session by this much, so an abandoned prefix leaves Redis on its own. */
 const KEY_GRACE_MS = 60_000;
+/** Past this many changed IPs between two reads, the dashboard compares them all: as cheap. */
+const MAX_TRACKED_CHANGES = 50_000;
 const ERROR_LOG_INTERVAL_MS = 30_000;
+/** Names of the keys, in the order of KEYS in the scripts. */
+const KEY_NAMES = ['sessions', 'expiry', 'by-ip', 'by-version', 'meta', 'changes', 'gone'];
+/** Part of every key name: a store of another layout ignores these keys rather than misreading them. */
+const LAYOUT = 'v2';
 
 /**
  * Shared prelude of the scripts. KEYS: sessions hash (id -> "seenAt|ip|version"), expiry ZSET
- * (id by seenAt), per-IP counts, per-version counts, meta hash (generation, revision).
- * An IP never contains "|", so the version is everything after the second one.
+ * (id by seenAt), per-IP counts, per-version counts, meta hash (generation, revision, floor),
+ * change feed ZSET (IP by the revision that last changed its count), tombstones ZSET (IPs left
+ * without sessions, by that revision). An IP never contains "|", so the version is everything
+ * after the second one.
+ *
+ * Every IP with sessions stays in the change feed, so a reader can rebuild all counts from it;
+ * IPs without sessions leave it once more than ${TOMBSTONES} of them wait there, and the floor
+ * then tells readers behind it to start again.
  */
 const LUA_PRELUDE = `
-local sessions, expiry, byIp, byVersion, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local sessions, expiry, byIp, byVersion, meta, changes, gone =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 
 local function split(packed)
   local first = string.find(packed, '|', 1, true)
@@ -46,38 +69,72 @@ local function split(packed)
     string.sub(packed, second + 1)
 end
 
-local function count(hash, field, delta)
-  if redis.call('HINCRBY', hash, field, delta) <= 0 then redis.call('HDEL', hash, field) end
+-- The revision of this call's changes: the stored one plus one, taken at the first change.
+local changeRevision = nil
+local function changed()
+  if not changeRevision then
+    changeRevision = redis.call('HINCRBY', meta, 'revision', 1)
+  end
+  return changeRevision
+end
+
+local function countVersion(version, delta)
+  if redis.call('HINCRBY', byVersion, version, delta) <= 0 then redis.call('HDEL', byVersion, version) end
+end
+
+local function countIp(ip, delta)
+  local count = redis.call('HINCRBY', byIp, ip, delta)
+  local revision = changed()
+  redis.call('ZADD', changes, revision, ip)
+  if count <= 0 then
+    redis.call('HDEL', byIp, ip)
+    redis.call('ZADD', gone, revision, ip)
+  elseif count == delta then
+    redis.call('ZREM', gone, ip)
+  end
+end
+
+local function uncount(packed)
+  local _, ip, version = split(packed)
+  countIp(ip, -1)
+  countVersion(version, -1)
 end
 
 -- Expires sessions seen at or before cutoff, at most batches * ${SWEEP_BATCH}; true when some may be left.
 local function sweep(cutoff, batches)
-  local removed = 0
-  local more = true
   for _ = 1, batches do
     local ids = redis.call('ZRANGEBYSCORE', expiry, '-inf', cutoff, 'LIMIT', 0, ${SWEEP_BATCH})
-    if #ids == 0 then
-      more = false
-      break
-    end
+    if #ids == 0 then return false end
     local packed = redis.call('HMGET', sessions, unpack(ids))
     for i = 1, #ids do
-      if packed[i] then
-        local _, ip, version = split(packed[i])
-        count(byIp, ip, -1)
-        count(byVersion, version, -1)
-      end
+      if packed[i] then uncount(packed[i]) end
     end
     redis.call('HDEL', sessions, unpack(ids))
     redis.call('ZREM', expiry, unpack(ids))
-    removed = removed + #ids
-    if #ids < ${SWEEP_BATCH} then
-      more = false
-      break
-    end
+    if #ids < ${SWEEP_BATCH} then return false end
   end
-  if removed > 0 then redis.call('HINCRBY', meta, 'revision', 1) end
-  return more
+  return true
+end
+
+-- Forgets the oldest tombstones beyond ${TOMBSTONES}, at most ${TRIM_BATCH} per call.
+local function trim()
+  local excess = redis.call('ZCARD', gone) - ${TOMBSTONES}
+  if excess <= 0 then return end
+  local popped = redis.call('ZPOPMIN', gone, math.min(excess, ${TRIM_BATCH}))
+  local ips = {}
+  for i = 1, #popped, 2 do ips[#ips + 1] = popped[i] end
+  redis.call('ZREM', changes, unpack(ips))
+  redis.call('HSET', meta, 'floor', popped[#popped])
+end
+
+-- Keys that a sweep or a removal may create take the lifetime the last upsert gave the others.
+local function keepLifetime()
+  if not changeRevision then return end
+  local lifetime = redis.call('PTTL', meta)
+  if lifetime <= 0 then return end
+  for _, key in ipairs({ changes, gone }) do
+    if redis.call('PTTL', key) == -1 then redis.call('PEXPIRE', key, lifetime) end
+  end
 end
 
 local function revision()
@@ -88,19 +145,62 @@ end
 `;
 
 /**
- * ARGV: cutoff, with aggregates (1/0). Returns { revision, more } or, with aggregates and nothing
- * left to expire, { revision, more, total, per-IP counts, flat per-version counts }. The per-IP
- * counts, possibly tens of thousands, come as one "ip,count,ip,count" string: far cheaper for the
- * client to read than as many replies, and an IP never contains a comma.
+ * ARGV: cutoff, then for a page of the change feed: generation and revision the caller has read up
+ * to (empty for nothing read yet). Sweeps first; while sessions are left to expire it returns
+ * { revision, 1 }. Without a page asked for: { revision, 0 }. Otherwise:
+ * { revision, 0, generation, read up to, last page (1/0), start again (1/0), "ip,count,...",
+ *   and on the last page: total, flat per-version counts }.
+ * "Start again" means the caller's counts are from another generation or behind the floor: the
+ * page starts from nothing. A count of 0 means the IP has no session left. The counts come as one
+ * string, far cheaper for the client to read than as many replies; an IP never contains a comma.
  */
 const READ_SCRIPT = `${LUA_PRELUDE}
 local more = sweep(tonumber(ARGV[1]), ${SWEEP_BATCHES_PER_READ})
+trim()
+keepLifetime()
 if more then return { revision(), 1 } end
-if ARGV[2] ~= '1' then return { revision(), 0 } end
-return {
-  revision(), 0, redis.call('HLEN', sessions),
-  table.concat(redis.call('HGETALL', byIp), ','), redis.call('HGETALL', byVersion)
-}
+if #ARGV < 3 then return { revision(), 0 } end
+
+local fields = redis.call('HMGET', meta, 'generation', 'revision', 'floor')
+local generation, current, floor = fields[1] or '', tonumber(fields[2] or '0'), tonumber(fields[3] or '0')
+local since = tonumber(ARGV[3]) or -1
+local fresh = 0
+if ARGV[2] == '' and since <= 0 then
+  since = -1 -- the caller read an empty store: everything in the feed is new to it
+elseif ARGV[2] ~= generation or since < floor or since > current then
+  since = -1
+  fresh = 1
+end
+
+local entries = redis.call('ZRANGEBYSCORE', changes, '(' .. since, '+inf', 'WITHSCORES', 'LIMIT', 0, ${FEED_PAGE})
+local upTo = current
+if #entries == 2 * ${FEED_PAGE} then
+  -- A full page: it ends before its last revision, which the next page reads whole.
+  upTo = tonumber(entries[#entries]) - 1
+  if upTo <= since then
+    upTo = upTo + 1
+    entries = redis.call('ZRANGEBYSCORE', changes, upTo, upTo, 'WITHSCORES')
+  end
+end
+local parts = {}
+local ips = {}
+for i = 1, #entries, 2 do
+  if tonumber(entries[i + 1]) <= upTo then ips[#ips + 1] = entries[i] end
+  if #ips == ${SWEEP_BATCH} or (i + 2 > #entries and #ips > 0) then
+    local counts = redis.call('HMGET', byIp, unpack(ips))
+    for j = 1, #ips do
+      parts[#parts + 1] = ips[j]
+      parts[#parts + 1] = counts[j] or '0'
+    end
+    ips = {}
+  end
+end
+local reply = { revision(), 0, generation, upTo, upTo == current and 1 or 0, fresh, table.concat(parts, ',') }
+if upTo == current then
+  reply[8] = redis.call('HLEN', sessions)
+  reply[9] = redis.call('HGETALL', byVersion)
+end
+return reply
 `;
 
 /**
@@ -110,8 +210,8 @@ return {
  */
 const UPSERT_SCRIPT = `${LUA_PRELUDE}
 sweep(tonumber(ARGV[1]), 1)
+trim()
 redis.call('HSETNX', meta, 'generation', ARGV[3])
-local changed = false
 for i = 4, #ARGV, 4 do
   local id, seenAtText, ip, version = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local seenAt = tonumber(seenAtText)
@@ -125,40 +225,33 @@ for i = 4, #ARGV, 4 do
     elseif oldIp == ip and oldVersion == version then
       same = true
     else
-      count(byIp, oldIp, -1)
-      count(byVersion, oldVersion, -1)
+      uncount(old)
     end
   end
   if apply then
     redis.call('HSET', sessions, id, seenAtText .. '|' .. ip .. '|' .. version)
     redis.call('ZADD', expiry, seenAtText, id)
     if not same then
-      count(byIp, ip, 1)
-      count(byVersion, version, 1)
-      changed = true
+      countIp(ip, 1)
+      countVersion(version, 1)
     end
   end
 end
-if changed then redis.call('HINCRBY', meta, 'revision', 1) end
 for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
 return 0
 `;
 
 /** ARGV: ids. Unknown ids are ignored; the revision moves only when a session was removed. */
 const REMOVE_SCRIPT = `${LUA_PRELUDE}
-local removed = false
 for i = 1, #ARGV do
   local old = redis.call('HGET', sessions, ARGV[i])
   if old then
-    local _, ip, version = split(old)
-    count(byIp, ip, -1)
-    count(byVersion, version, -1)
+    uncount(old)
     redis.call('HDEL', sessions, ARGV[i])
     redis.call('ZREM', expiry, ARGV[i])
-    removed = true
   end
 end
-if removed then redis.call('HINCRBY', meta, 'revision', 1) end
+keepLifetime()
 return 0
 `;
 
@@ -199,6 +292,13 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   private queue: PendingUpsert[] = [];
   private flushScheduled = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The counts per IP as of `feedPosition`, kept up to date from the change feed. */
+  private sessionsByIp = new ShardedMap<number>();
+  private feedPosition = { generation: '', revision: '' };
+  /** IPs whose count changed since the last `aggregates` answer; null when not known. */
+  private changedIps: Set<string> | null = null;
+  /** Reads of the change feed run one after the other: each continues where the last one stopped. */
+  private feedRead: Promise<unknown> = Promise.resolve();
   private lastErrorLogAt = 0;
   private suppressedErrors = 0;
   private disconnected = false;
@@ -209,7 +309,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     this.timeoutMs = options.commandTimeoutMs;
     // One hash tag for all keys: the scripts touch them together, which a cluster allows in one slot.
     const base = options.keyPrefix.includes('{') ? options.keyPrefix : `${options.keyPrefix}{store}:`;
-    this.keys = ['sessions', 'expiry', 'by-ip', 'by-version', 'meta'].map((name) => base + name);
+    this.keys = KEY_NAMES.map((name) => `${base}${LAYOUT}:${name}`);
 
     if (options.client !== undefined) {
       if (!isRedisClient(options.client)) {
@@ -279,18 +379,29 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     }
   }
 
+  /**
+   * Expires what is due, in as many calls as a mass expiry needs, and answers the revision. Each
+   * call commits its share, so a sweep cut short by the deadline is carried on by the next read,
+   * here or on another instance.
+   */
   async revision(now: number): Promise<string> {
-    return String((await this.read(now, false))[0]);
+    const read = this.command(COMMANDS.read);
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const [revision, more] = (await this.call(read(...this.keys, now - this.ttlMs), deadline)) as [string, number];
+      if (more === 0) return revision;
+    }
   }
 
-  async aggregates(now: number): Promise<SessionAggregates> {
-    const [revision, , total, byIp, byVersion] = await this.read(now, true);
-    return {
-      revision: String(revision),
-      totalCount: total!,
-      sessionsByIp: await parseIpCounts(byIp as Buffer),
-      sessionsByVersion: countsOf((byVersion as Buffer[]).map(String)),
-    };
+  /**
+   * Reads the change feed from where the last read stopped: only the IPs whose counts changed since,
+   * so a dashboard at a million sessions does not re-read half a million counts. The first read,
+   * and one that fell behind the feed's floor, reads every IP.
+   */
+  aggregates(now: number): Promise<SessionAggregates> {
+    const read = this.feedRead.then(() => this.readFeed(now));
+    this.feedRead = read.catch(() => undefined);
+    return read;
   }
 
   async find(ids: readonly string[], now: number): Promise<Map<string, StoredSession>> {
@@ -328,21 +439,38 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     }
   }
 
-  /**
-   * Sweeps (as many calls as a mass expiry needs) and reads the revision, with the figures if asked.
-   * Each call commits its share of the expiry, so a sweep cut short by the deadline is carried on
-   * by the next read, here or on another instance.
-   */
-  private async read(now: number, withAggregates: boolean): Promise<ReadReply> {
-    const cutoff = now - this.ttlMs;
-    const deadline = Date.now() + this.timeoutMs;
+  private async readFeed(now: number): Promise<SessionAggregates> {
+    // Pages come as Buffers: the IPs are parsed in slices, never as one multi-megabyte string.
+    const read = this.command(`${COMMANDS.read}Buffer`);
     for (;;) {
-      // With aggregates, the reply comes as Buffers: turning the per-IP counts (megabytes at a
-      // million sessions) into one string would stop the event loop; they are parsed in slices.
-      const read = this.command(withAggregates ? `${COMMANDS.read}Buffer` : COMMANDS.read);
-      const reply = (await this.call(read(...this.keys, cutoff, withAggregates ? '1' : '0'), deadline)) as ReadReply;
-      if (Number(reply[1]) === 0) return reply;
+      const { generation, revision } = this.feedPosition;
+      const reply = (await this.call(read(...this.keys, now - this.ttlMs, generation, revision))) as FeedPage;
+      if (Number(reply[1]) === 1) continue; // sessions came due meanwhile: the call swept them
+      const [currentRevision, , pageGeneration, upTo, last, fresh, counts] = reply;
+      if (fresh === 1) {
+        this.sessionsByIp = new ShardedMap();
+        this.changedIps = null;
+      }
+      await applyIpCounts(counts, this.sessionsByIp, (ip) => this.ipChanged(ip));
+      this.feedPosition = { generation: String(pageGeneration), revision: String(upTo) };
+      if (last === 1) {
+        const changedIps = this.changedIps ?? undefined;
+        this.changedIps = new Set();
+        return {
+          revision: String(currentRevision),
+          totalCount: reply[7]!,
+          sessionsByIp: this.sessionsByIp,
+          sessionsByVersion: countsOf(reply[8]!.map(String)),
+          changedIps,
+        };
+      }
     }
+  }
+
+  private ipChanged(ip: string): void {
+    if (!this.changedIps) return;
+    this.changedIps.add(ip);
+    if (this.changedIps.size > MAX_TRACKED_CHANGES) this.changedIps = null;
   }
 
   /**
@@ -426,14 +554,14 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   }
 }
 
-type ReadReply = [string | Buffer, number, number?, Buffer?, Buffer[]?];
+/** A page of the change feed; see READ_SCRIPT. */
+type FeedPage = [Buffer, number, Buffer, number, number, number, Buffer, number?, Buffer[]?];
 
 /**
- * Reads the "ip,count,ip,count" reply of the read script. At a million sessions it holds half a
- * million IPs, so the loop yields to the event loop every few milliseconds.
+ * Applies the "ip,count,ip,count" of a page (a count of 0: the IP has no session left), yielding
+ * to the event loop every few milliseconds.
  */
-async function parseIpCounts(text: Buffer): Promise<ShardedMap<number>> {
-  const counts = new ShardedMap<number>();
+async function applyIpCounts(text: Buffer, counts: ShardedMap<number>, changed: (ip: string) => void): Promise<void> {
   const slice = new Slice(4096);
   let position = 0;
   while (position < text.length) {
@@ -443,11 +571,12 @@ async function parseIpCounts(text: Buffer): Promise<ShardedMap<number>> {
     for (position = afterIp + 1; position < text.length && text[position] !== COMMA; position++) {
       count = count * 10 + text[position] - DIGIT_ZERO;
     }
-    counts.set(ip, count);
+    if (count === 0) counts.delete(ip);
+    else counts.set(ip, count);
+    changed(ip);
     position++;
     if (slice.due()) await slice.pause();
   }
-  return counts;
 }
 
 const COMMA = 0x2c;
