@@ -27,25 +27,37 @@ describe('LocationTally', () => {
     expect(await read(tally)).toEqual([]);
   });
 
+  // Few locations with many IPs each; then thousands of locations, in many runs that split and merge.
+  const fewPlaces = Array.from({ length: 400 }, (_, i) => `${[8, 41, 49, 85, 200][i % 5]}.${(i * 7) % 256}.${i % 251}.${(i * 13) % 256}`);
+  const manyPlaces = Array.from({ length: 6000 }, (_, i) => `${1 + (i % 222)}.${((i / 222) | 0) * 9}.${(i * 7) % 256}.1`); // ~1,800 locations
   it.each([
-    ['comparing every IP', false],
-    ['told which IPs changed', true],
-  ])('keeps the same locations and order as a full regrouping through many changes, %s', async (_, tellChanges) => {
+    ['comparing every IP', false, fewPlaces, 60, 300],
+    ['told which IPs changed', true, fewPlaces, 60, 300],
+    ['told which IPs changed, thousands of locations', true, manyPlaces, 40, 4000],
+  ])('keeps the same locations and order as a full regrouping through many changes, %s', async (_, tellChanges, pool, rounds, burst) => {
     const tally = new LocationTally(geo);
     const changed = new Set<string>();
-    const pool = Array.from({ length: 400 }, (_, i) => `${[8, 41, 49, 85, 200][i % 5]}.${(i * 7) % 256}.${i % 251}.${(i * 13) % 256}`);
     const sessionsByIp = new Map<string, number>();
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    for (let round = 0; round < 60; round++) {
-      // Mostly a few changes (the merge path), sometimes many (a full sort).
-      const changes = round % 10 === 0 ? 300 : 1 + Math.floor(random() * 5);
+    for (let round = 0; round < rounds; round++) {
+      // Mostly a few changes, sometimes a burst (locations come and go in numbers).
+      const changes = round % 10 === 0 ? burst : 1 + Math.floor(random() * 5);
       for (let change = 0; change < changes; change++) {
         const ip = pool[Math.floor(random() * pool.length)];
         const count = Math.floor(random() * 4);
         if (count === 0) sessionsByIp.delete(ip);
         else sessionsByIp.set(ip, count);
         changed.add(ip);
+      }
+      if (round % 20 === 15) {
+        // Most IPs go at once, so that the runs of the order shrink and join.
+        for (const ip of sessionsByIp.keys()) {
+          if (random() < 0.9) {
+            sessionsByIp.delete(ip);
+            changed.add(ip);
+          }
+        }
       }
       await tally.sync(sessionsByIp, tellChanges && round > 0 ? new Set(changed) : undefined);
       changed.clear();

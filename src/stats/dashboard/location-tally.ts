@@ -7,31 +7,41 @@ interface LocationEntry {
   sessionCount: number;
   ips: Set<string>;
   /** This location's serialised JSON object; null after a change. */
-  json: Buffer | null;
+  json: string | null;
   /** The JSON array of its IPs, kept while only the count changes; null after an IP came or went. */
-  ipsJson: Buffer | null;
+  ipsJson: string | null;
   /** The two-letter country code as a number with the same order, for cheap comparisons. */
   country: number;
+  /** The run of the order it is in; null while not placed. */
+  run: Run | null;
 }
 
-/** Up to this share of changed locations, they are inserted into the previous order instead of a full sort. */
-const MERGE_SHARE = 0.01;
+/**
+ * A stretch of consecutive locations in the order, with its serialised JSON: a change re-serialises
+ * its run only, and the body is put together from a few hundred runs instead of every location.
+ */
+interface Run {
+  entries: LocationEntry[];
+  json: Buffer | null;
+}
+
+/** Locations per run: a run is split at twice this. */
+const RUN_LENGTH = 256;
 const COMMA = 0x2c; // ','
-const CLOSING_BRACE = Buffer.from('}');
 const IPS_PER_BATCH = 8192;
 
 /**
  * The dashboard's sessions per location, kept up to date incrementally. Each sync compares the
  * store's sessions per IP with the counts seen last time and touches only the IPs that changed:
- * one GeoIP lookup per new IP, one re-serialised location per change, and the order repaired
- * around the changed locations, instead of regrouping every IP on every request. Long loops run
- * in slices of a few milliseconds.
+ * one GeoIP lookup per new IP, one re-serialised location and run per change, and the order
+ * repaired around the changed locations, instead of regrouping every IP on every request. Long
+ * loops run in slices of a few milliseconds.
  */
 export class LocationTally {
   private readonly seen = new ShardedMap<number>();
   private readonly entries = new Map<GeoLocation, LocationEntry>();
-  /** Locations most sessions first, as of the last `serialise`. */
-  private ordered: LocationEntry[] = [];
+  /** Locations most sessions first, as of the last `serialise`, in runs. */
+  private runs: Run[] = [];
   private readonly changed = new Set<LocationEntry>();
   /** The last sync ran to its end. */
   private synced = true;
@@ -66,26 +76,21 @@ export class LocationTally {
    * latitude, longitude), written between `before` and `after`.
    */
   async serialise(before: Buffer, after: Buffer): Promise<Buffer> {
-    const slice = new Slice(64);
-    const ordered = this.order();
-    let length = before.length + after.length + Math.max(ordered.length - 1, 0);
-    for (const entry of ordered) {
-      if (!entry.json) {
-        entry.json = await serialiseEntry(entry, slice);
-        // One location can hold a hundred thousand IPs: look at the clock after each one written.
-        if (slice.dueNow()) await slice.pause();
-      }
-      length += entry.json.length;
+    const slice = new Slice(16);
+    await this.order(slice);
+    let length = before.length + after.length + Math.max(this.runs.length - 1, 0);
+    for (const run of this.runs) {
+      run.json ??= await serialiseRun(run, slice);
+      length += run.json.length;
       if (slice.due()) await slice.pause();
     }
     const body = Buffer.allocUnsafe(length);
     body.set(before, 0);
     let offset = before.length;
-    for (let index = 0; index < ordered.length; index++) {
+    for (let index = 0; index < this.runs.length; index++) {
       if (index > 0) body[offset++] = COMMA;
-      body.set(ordered[index].json!, offset);
-      offset += ordered[index].json!.length;
-      if (slice.due()) await slice.pause();
+      body.set(this.runs[index].json!, offset);
+      offset += this.runs[index].json!.length;
     }
     body.set(after, offset);
     return body;
@@ -106,7 +111,7 @@ export class LocationTally {
     if (!entry) {
       const code = location.countryCode;
       const country = (code.charCodeAt(0) << 8) | code.charCodeAt(1);
-      entry = { location, sessionCount: 0, ips: new Set(), json: null, ipsJson: null, country };
+      entry = { location, sessionCount: 0, ips: new Set(), json: null, ipsJson: null, country, run: null };
       this.entries.set(location, entry);
     }
     entry.sessionCount += after - before;
@@ -120,40 +125,92 @@ export class LocationTally {
     if (entry.sessionCount <= 0) this.entries.delete(location);
   }
 
-  /** Repairs the order: inserts the few changed locations back, or sorts when many changed. */
-  private order(): LocationEntry[] {
-    if (this.changed.size === 0) return this.ordered;
-    if (this.changed.size > Math.max(16, this.entries.size * MERGE_SHARE)) {
-      this.ordered = [...this.entries.values()].sort(byCountThenPlace);
-    } else {
-      const ordered = this.ordered.filter((entry) => !this.changed.has(entry));
-      for (const entry of this.changed) {
-        if (entry.sessionCount > 0) ordered.splice(insertionIndex(ordered, entry), 0, entry);
-      }
-      this.ordered = ordered;
+  /**
+   * Repairs the order: takes the changed locations out and puts them back at their new places. Even
+   * when all of them changed (the first dashboard) this runs in slices, unlike one big sort.
+   */
+  private async order(slice: Slice): Promise<void> {
+    for (const entry of this.changed) {
+      if (entry.run) this.unplace(entry);
+      if (slice.due()) await slice.pause();
+    }
+    for (const entry of this.changed) {
+      if (entry.sessionCount > 0) this.place(entry);
+      if (slice.due()) await slice.pause();
     }
     this.changed.clear();
-    return this.ordered;
   }
 
+  /** Takes an entry out of its run; a run left short joins the next one, so runs stay few. */
+  private unplace(entry: LocationEntry): void {
+    const run = entry.run!;
+    run.entries.splice(run.entries.indexOf(entry), 1);
+    run.json = null;
+    entry.run = null;
+    if (run.entries.length >= RUN_LENGTH / 4) return;
+    const index = this.runs.indexOf(run);
+    const next = this.runs[index + 1];
+    if (run.entries.length === 0) {
+      this.runs.splice(index, 1);
+    } else if (next && run.entries.length + next.entries.length < 2 * RUN_LENGTH) {
+      for (const moved of run.entries) moved.run = next;
+      next.entries.unshift(...run.entries);
+      next.json = null;
+      this.runs.splice(index, 1);
+    }
+  }
+
+  /** Inserts an entry at its place, found by binary search over the runs, then within its run. */
+  private place(entry: LocationEntry): void {
+    if (this.runs.length === 0) this.runs.push({ entries: [], json: null });
+    let low = 0;
+    let high = this.runs.length - 1;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const { entries } = this.runs[middle];
+      if (byCountThenPlace(entries[entries.length - 1], entry) <= 0) low = middle + 1;
+      else high = middle;
+    }
+    const run = this.runs[low];
+    run.entries.splice(insertionIndex(run.entries, entry), 0, entry);
+    run.json = null;
+    entry.run = run;
+    if (run.entries.length >= 2 * RUN_LENGTH) {
+      const second: Run = { entries: run.entries.splice(RUN_LENGTH), json: null };
+      for (const moved of second.entries) moved.run = second;
+      this.runs.splice(low + 1, 0, second);
+    }
+  }
+}
+
+/** A run's locations as JSON objects separated by commas; only ASCII, so written as latin1. */
+async function serialiseRun(run: Run, slice: Slice): Promise<Buffer> {
+  const parts: string[] = [];
+  for (const entry of run.entries) {
+    if (entry.json === null) {
+      entry.json = await serialiseEntry(entry, slice);
+      // One location can hold a hundred thousand IPs: look at the clock after each one written.
+      if (slice.dueNow()) await slice.pause();
+    }
+    parts.push(entry.json);
+  }
+  return Buffer.from(parts.join(','), 'latin1');
 }
 
 /** The documented field order of SessionGeoData. */
-async function serialiseEntry(entry: LocationEntry, slice: Slice): Promise<Buffer> {
+async function serialiseEntry(entry: LocationEntry, slice: Slice): Promise<string> {
   const { sessionCount, location } = entry;
   entry.ipsJson ??= await serialiseIps(entry.ips, slice);
-  return Buffer.concat([
-    Buffer.from(
-      `{"sessionCount":${sessionCount},"latitude":${location.latitude},"longitude":${location.longitude},` +
-        `"countryCode":${JSON.stringify(location.countryCode)},"continentCode":${JSON.stringify(location.continentCode)},"ips":`,
-    ),
-    entry.ipsJson,
-    CLOSING_BRACE,
-  ]);
+  return (
+    `{"sessionCount":${sessionCount},"latitude":${location.latitude},"longitude":${location.longitude},` +
+    `"countryCode":${JSON.stringify(location.countryCode)},"continentCode":${JSON.stringify(location.continentCode)},` +
+    `"ips":${entry.ipsJson}}`
+  );
 }
 
 /** A JSON array of strings, written in batches: one location may hold a hundred thousand IPs. */
-async function serialiseIps(ips: Set<string>, slice: Slice): Promise<Buffer> {
+async function serialiseIps(ips: Set<string>, slice: Slice): Promise<string> {
+  if (ips.size < IPS_PER_BATCH) return JSON.stringify([...ips]);
   const parts: string[] = [];
   let batch: string[] = [];
   for (const ip of ips) {
@@ -165,7 +222,7 @@ async function serialiseIps(ips: Set<string>, slice: Slice): Promise<Buffer> {
     }
   }
   if (batch.length > 0) parts.push(JSON.stringify(batch).slice(1, -1));
-  return Buffer.from(`[${parts.join(',')}]`);
+  return `[${parts.join(',')}]`;
 }
 
 function byCountThenPlace(a: LocationEntry, b: LocationEntry): number {
