@@ -6,6 +6,10 @@ import { AcceptGuard, negotiatedMediaType } from './accept.guard';
 import { ClientVersionSupport, DashboardSessionsDto, StatsErrorDto } from './dashboard.dto';
 import { ApiDashboardRoute } from './dashboard.openapi';
 import { DashboardService } from './dashboard.service';
+import { PacedBodyWriter } from './paced-body.writer';
+
+/** One per process: the budget is per turn of the one event loop, whatever the number of modules. */
+const bodyWriter = new PacedBodyWriter();
 
 /**
  * `GET /stats/active-sessions/dashboard`. Guards run in the documented order (401, 403, then 406);
@@ -21,12 +25,12 @@ export class DashboardController {
   @ApiDashboardRoute({ dashboard: DashboardSessionsDto, versionSupport: ClientVersionSupport, error: StatsErrorDto })
   async getDashboard(@Req() request: Request, @Res() response: Response): Promise<void> {
     const json = await this.dashboard.getDashboardJson();
-    // The cached bytes go out as they are: res.json would serialise again and hash them for an ETag.
+    // The cached bytes go out as they are, paced: res.json would serialise again and hash them for an ETag.
     response.status(200);
     response.setHeader('Content-Type', `${negotiatedMediaType(request)}; charset=utf-8`);
     response.setHeader('Content-Length', json.length);
     response.setHeader('Cache-Control', 'no-store'); // the body lists client IP addresses
     response.setHeader('Vary', 'Accept, Authorization');
-    response.end(json);
+    bodyWriter.send(response, json);
   }
 }
