@@ -1,38 +1,52 @@
 import type { OnModuleDestroy } from '@nestjs/common';
+import { grow, KeyCounts } from '../common/key-counts';
 import { ShardedMap } from '../common/sharded-map';
 import type { SessionAggregates, SessionStore, StoredSession } from './session-store.interface';
 
-interface Entry {
-  ip: string;
-  clientVersion: string;
-  seenAt: number;
-  /** Expiry bucket (`seenAt` in whole BUCKET_MS) the id is filed under. */
-  bucket: number;
-}
-
 /**
- * Width of an expiry bucket. Narrow enough that a bucket stays small (a Set rehashes all its
- * entries at once when it grows) even when hundreds of thousands of sessions arrive per second.
+ * Width of an expiry bucket. Narrow enough that the sweep of the bucket the cutoff falls in, which
+ * walks all its sessions, stays short even when hundreds of thousands arrive per second.
  */
 const BUCKET_MS = 100;
 /** Past this many changed IPs between two dashboards, comparing them all is as cheap. */
 const MAX_TRACKED_CHANGES = 50_000;
-
 /** Sessions expired per slice before the sweep yields to the event loop. */
 const SWEEP_SLICE = 20_000;
 const SWEEP_INTERVAL_MS = 5_000;
+/** Marks the end of a bucket's list of slots. */
+const NONE = -1;
+/** The bucket of a slot not filed yet (relative buckets are small integers, negative ones included). */
+const UNFILED = -0x80000000;
 
 /**
  * The default store: sessions in this process, with the dashboard's counters updated on every
- * change rather than recomputed per request. Expiry files sessions in buckets of BUCKET_MS of
- * `seenAt`, so a sweep only visits sessions that are due, whatever order they were seen in. The
- * large maps are sharded, so none of them stops the event loop to rehash a million entries.
+ * change rather than recomputed per request.
+ *
+ * A session is a slot in typed arrays (time seen, IP slot, version slot, expiry list links) rather
+ * than an object: at a million sessions that spares the garbage collector a million objects and
+ * their entries in expiry sets. IPs and versions are kept once each, with their counts, in
+ * {@link KeyCounts}. Expiry files slots in doubly linked lists, one per BUCKET_MS of `seenAt`, so a
+ * sweep only visits sessions that are due, whatever order they were seen in, and a refresh moves a
+ * slot between lists without hashing. The large maps are sharded, so none of them stops the event
+ * loop to rehash a million entries.
  */
 export class MemorySessionStore implements SessionStore, OnModuleDestroy {
-  private readonly sessions = new ShardedMap<Entry>();
-  private readonly idsByBucket = new Map<number, Set<string>>();
-  private readonly sessionsByIp = new ShardedMap<number>();
-  private readonly sessionsByVersion = new Map<string, number>();
+  private readonly slotsById = new ShardedMap<number>();
+  private idsBySlot: (string | undefined)[] = [];
+  private seenAt = new Float64Array(1024);
+  private ipSlots = new Int32Array(1024);
+  private versionSlots = new Int32Array(1024);
+  /** Expiry bucket of each slot, relative to `epochBucket` (small integers hash fastest). */
+  private buckets = new Int32Array(1024);
+  private nextInBucket = new Int32Array(1024);
+  private previousInBucket = new Int32Array(1024);
+  private readonly freeSlots: number[] = [];
+  /** First slot of each bucket's list. */
+  private readonly bucketHeads = new Map<number, number>();
+  private readonly epochBucket = Math.floor(Date.now() / BUCKET_MS);
+
+  private readonly sessionsByIp = new KeyCounts();
+  private readonly sessionsByVersion = new KeyCounts();
   private readonly ttlMs: number;
   private changes = 0;
   /** IPs whose count changed since the last `aggregates` call; null when not known. */
@@ -59,8 +73,8 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   async remove(ids: readonly string[]): Promise<void> {
     for (const id of ids) {
-      const entry = this.sessions.get(id);
-      if (entry) this.delete(id, entry);
+      const slot = this.slotsById.get(id);
+      if (slot !== undefined) this.delete(slot);
     }
   }
 
@@ -75,7 +89,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
     this.changedIps = new Set();
     return {
       revision: String(this.changes),
-      totalCount: this.sessions.size,
+      totalCount: this.slotsById.size,
       sessionsByIp: this.sessionsByIp,
       sessionsByVersion: this.sessionsByVersion,
       changedIps,
@@ -86,9 +100,14 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
     const cutoff = now - this.ttlMs;
     const found = new Map<string, StoredSession>();
     for (const id of ids) {
-      const entry = this.sessions.get(id);
-      if (entry && entry.seenAt > cutoff) {
-        found.set(id, { id, ip: entry.ip, clientVersion: entry.clientVersion, seenAt: entry.seenAt });
+      const slot = this.slotsById.get(id);
+      if (slot !== undefined && this.seenAt[slot] > cutoff) {
+        found.set(id, {
+          id,
+          ip: this.sessionsByIp.keyAt(this.ipSlots[slot]),
+          clientVersion: this.sessionsByVersion.keyAt(this.versionSlots[slot]),
+          seenAt: this.seenAt[slot],
+        });
       }
     }
     return found;
@@ -98,7 +117,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   /** Drops every session not seen since `now - ttl`, in slices so a mass expiry never blocks the loop. */
   expire(now: number): Promise<void> {
-    if (this.oldestBucket > Math.floor((now - this.ttlMs) / BUCKET_MS)) return Promise.resolve(); // nothing due
+    if (this.oldestBucket > this.bucketOf(now - this.ttlMs)) return Promise.resolve(); // nothing due
     if (!this.sweeping) {
       this.sweeping = this.sweep(now).finally(() => (this.sweeping = null));
     }
@@ -113,19 +132,20 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   /** Expires up to one slice of sessions; true when nothing due is left. */
   private sweepSlice(cutoff: number): boolean {
-    const lastDueBucket = Math.floor(cutoff / BUCKET_MS);
+    const lastDueBucket = this.bucketOf(cutoff);
     let budget = SWEEP_SLICE;
     for (let bucket = this.oldestBucket; bucket <= lastDueBucket; bucket++) {
-      const ids = this.idsByBucket.get(bucket);
-      if (ids) {
-        for (const id of ids) {
-          const entry = this.sessions.get(id)!;
-          if (entry.seenAt > cutoff) continue; // the bucket of the cutoff itself is only partly due
-          this.delete(id, entry);
+      let slot = this.bucketHeads.get(bucket) ?? NONE;
+      while (slot !== NONE) {
+        const next = this.nextInBucket[slot];
+        // The bucket of the cutoff itself is only partly due.
+        if (this.seenAt[slot] <= cutoff) {
+          this.delete(slot);
           if (--budget === 0) return false;
         }
-        if (ids.size > 0) return true; // the rest of this bucket is not due yet
+        slot = next;
       }
+      if (this.bucketHeads.has(bucket)) return true; // the rest of this bucket is not due yet
       this.oldestBucket = bucket + 1;
     }
     return true;
@@ -133,39 +153,83 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   private upsertOne(session: StoredSession, cutoff: number): void {
     if (session.seenAt <= cutoff) return; // already expired: it is not active
-    const entry = this.sessions.get(session.id);
-    if (entry) {
-      if (entry.seenAt > session.seenAt) return; // the newest sighting wins
-      if (entry.ip === session.ip && entry.clientVersion === session.clientVersion) {
-        // Only the time moved: the dashboard is unchanged, so the revision is kept.
-        this.file(session.id, entry, session.seenAt);
-        return;
+    let slot = this.slotsById.get(session.id);
+    if (slot !== undefined) {
+      if (this.seenAt[slot] > session.seenAt) return; // the newest sighting wins
+      this.file(slot, session.seenAt);
+      if (
+        this.sessionsByIp.keyAt(this.ipSlots[slot]) === session.ip &&
+        this.sessionsByVersion.keyAt(this.versionSlots[slot]) === session.clientVersion
+      ) {
+        return; // only the time moved: the dashboard is unchanged, so the revision is kept
       }
-      this.delete(session.id, entry);
+      this.uncount(slot);
+    } else {
+      slot = this.allocate(session.id);
+      this.file(slot, session.seenAt);
     }
-    const added: Entry = { ip: session.ip, clientVersion: session.clientVersion, seenAt: 0, bucket: NaN };
-    this.file(session.id, added, session.seenAt);
-    this.sessions.set(session.id, added);
-    increment(this.sessionsByIp, added.ip, 1);
-    this.ipChanged(added.ip);
-    increment(this.sessionsByVersion, added.clientVersion, 1);
+    this.ipSlots[slot] = this.sessionsByIp.acquire(session.ip);
+    this.ipChanged(session.ip);
+    this.versionSlots[slot] = this.sessionsByVersion.acquire(session.clientVersion);
     this.changes++;
   }
 
-  /** Moves an entry to the expiry bucket of its new `seenAt`. */
-  private file(id: string, entry: Entry, seenAt: number): void {
-    const bucket = Math.floor(seenAt / BUCKET_MS);
-    entry.seenAt = seenAt;
-    if (bucket === entry.bucket) return;
-    this.idsByBucket.get(entry.bucket)?.delete(id);
-    let ids = this.idsByBucket.get(bucket);
-    if (!ids) {
-      ids = new Set();
-      this.idsByBucket.set(bucket, ids);
-    }
-    ids.add(id);
-    entry.bucket = bucket;
+  private allocate(id: string): number {
+    const slot = this.freeSlots.pop() ?? this.idsBySlot.length;
+    if (slot === this.seenAt.length) this.growSlots();
+    this.idsBySlot[slot] = id;
+    this.slotsById.set(id, slot);
+    this.buckets[slot] = UNFILED;
+    return slot;
+  }
+
+  private growSlots(): void {
+    this.seenAt = grow(this.seenAt);
+    this.ipSlots = grow(this.ipSlots);
+    this.versionSlots = grow(this.versionSlots);
+    this.buckets = grow(this.buckets);
+    this.nextInBucket = grow(this.nextInBucket);
+    this.previousInBucket = grow(this.previousInBucket);
+  }
+
+  /** Records the new `seenAt` and moves the slot to the list of its bucket. */
+  private file(slot: number, seenAt: number): void {
+    this.seenAt[slot] = seenAt;
+    const bucket = this.bucketOf(seenAt);
+    if (bucket === this.buckets[slot]) return;
+    if (this.buckets[slot] !== UNFILED) this.unlink(slot);
+    const head = this.bucketHeads.get(bucket) ?? NONE;
+    this.nextInBucket[slot] = head;
+    this.previousInBucket[slot] = NONE;
+    if (head !== NONE) this.previousInBucket[head] = slot;
+    this.bucketHeads.set(bucket, slot);
+    this.buckets[slot] = bucket;
     if (bucket < this.oldestBucket) this.oldestBucket = bucket;
+  }
+
+  private unlink(slot: number): void {
+    const next = this.nextInBucket[slot];
+    const previous = this.previousInBucket[slot];
+    if (next !== NONE) this.previousInBucket[next] = previous;
+    if (previous !== NONE) this.nextInBucket[previous] = next;
+    else if (next !== NONE) this.bucketHeads.set(this.buckets[slot], next);
+    else this.bucketHeads.delete(this.buckets[slot]);
+  }
+
+  private delete(slot: number): void {
+    this.slotsById.delete(this.idsBySlot[slot]!);
+    this.idsBySlot[slot] = undefined;
+    this.unlink(slot);
+    this.uncount(slot);
+    this.freeSlots.push(slot);
+    this.changes++;
+  }
+
+  private uncount(slot: number): void {
+    const ipSlot = this.ipSlots[slot];
+    this.ipChanged(this.sessionsByIp.keyAt(ipSlot));
+    this.sessionsByIp.release(ipSlot);
+    this.sessionsByVersion.release(this.versionSlots[slot]);
   }
 
   private ipChanged(ip: string): void {
@@ -174,28 +238,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
     if (this.changedIps.size > MAX_TRACKED_CHANGES) this.changedIps = null;
   }
 
-  private delete(id: string, entry: Entry): void {
-    this.sessions.delete(id);
-    const ids = this.idsByBucket.get(entry.bucket);
-    if (ids) {
-      ids.delete(id);
-      if (ids.size === 0) this.idsByBucket.delete(entry.bucket);
-    }
-    increment(this.sessionsByIp, entry.ip, -1);
-    this.ipChanged(entry.ip);
-    increment(this.sessionsByVersion, entry.clientVersion, -1);
-    this.changes++;
+  private bucketOf(time: number): number {
+    return Math.floor(time / BUCKET_MS) - this.epochBucket;
   }
-}
-
-interface Counts {
-  get(key: string): number | undefined;
-  set(key: string, count: number): unknown;
-  delete(key: string): unknown;
-}
-
-function increment(counts: Counts, key: string, delta: number): void {
-  const count = (counts.get(key) ?? 0) + delta;
-  if (count === 0) counts.delete(key);
-  else counts.set(key, count);
 }
