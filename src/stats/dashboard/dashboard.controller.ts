@@ -24,13 +24,13 @@ export class DashboardController {
   @Get('dashboard')
   @ApiDashboardRoute({ dashboard: DashboardSessionsDto, versionSupport: ClientVersionSupport, error: StatsErrorDto })
   async getDashboard(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const json = await this.dashboard.getDashboardJson();
+    const body = await this.dashboard.getDashboardBody();
     // The cached bytes go out as they are, paced: res.json would serialise again and hash them for an ETag.
     response.status(200);
     response.setHeader('Content-Type', `${negotiatedMediaType(request)}; charset=utf-8`);
-    response.setHeader('Content-Length', json.length);
+    response.setHeader('Content-Length', body.length);
     response.setHeader('Cache-Control', 'no-store'); // the body lists client IP addresses
     response.setHeader('Vary', 'Accept, Authorization');
-    bodyWriter.send(response, json);
+    bodyWriter.send(response, body);
   }
 }

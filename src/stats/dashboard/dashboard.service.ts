@@ -11,6 +11,7 @@ import type { ResolvedStatsOptions } from '../stats-options.resolver';
 import { VersionPolicyService } from '../versions/version-policy.service';
 import { DashboardSessionsDto } from './dashboard.dto';
 import { LocationTally } from './location-tally';
+import type { BodyParts } from './paced-body.writer';
 
 /** The figures of one dashboard, captured together so that the version counts add up to the total. */
 interface Tally {
@@ -31,8 +32,8 @@ interface Tally {
 export class DashboardService {
   private readonly logger = new Logger('StatsModule');
   private readonly locations: LocationTally;
-  private cached: { revision: string; json: Buffer } | null = null;
-  private computation: Promise<Buffer> | null = null;
+  private cached: { revision: string; body: BodyParts } | null = null;
+  private computation: Promise<BodyParts> | null = null;
 
   constructor(
     @Inject(SESSION_STORE) private readonly store: SessionStore,
@@ -50,11 +51,20 @@ export class DashboardService {
 
   /** The dashboard serialised as JSON (UTF-8), exactly as the route sends it. */
   async getDashboardJson(): Promise<Buffer> {
+    const { parts, length } = await this.getDashboardBody();
+    return Buffer.concat(parts, length);
+  }
+
+  /**
+   * The JSON body in the parts it is cached in, for the route to send without copying them
+   * together: at a million sessions that is over ten megabytes per change.
+   */
+  async getDashboardBody(): Promise<BodyParts> {
     const withSources = this.options.sessions.sources.length > 0;
     for (;;) {
       if (!withSources) {
         const revision = await this.store.revision(Date.now());
-        if (this.cached?.revision === revision) return this.cached.json;
+        if (this.cached?.revision === revision) return this.cached.body;
       }
       if (!this.computation) {
         this.computation = this.compute(withSources).finally(() => (this.computation = null));
@@ -67,13 +77,14 @@ export class DashboardService {
     }
   }
 
-  private async compute(withSources: boolean): Promise<Buffer> {
+  private async compute(withSources: boolean): Promise<BodyParts> {
     const now = Date.now();
     const tally = withSources ? await this.mergeSources(now) : snapshot(await this.store.aggregates(now));
     await this.locations.sync(tally.sessionsByIp, tally.changedIps);
-    const json = await this.serialise(tally);
-    if (tally.revision !== undefined) this.cached = { revision: tally.revision, json };
-    return json;
+    const parts = await this.serialise(tally);
+    const body = { parts, length: parts.reduce((sum, part) => sum + part.length, 0) };
+    if (tally.revision !== undefined) this.cached = { revision: tally.revision, body };
+    return body;
   }
 
   /** The store's sessions merged with the host's sources: one per id, the newest sighting wins. */
@@ -128,7 +139,7 @@ export class DashboardService {
   }
 
   /** The body in the documented field order; versions newest first, kept in order as pairs. */
-  private serialise({ totalCount, sessionsByVersion }: Tally): Promise<Buffer> {
+  private serialise({ totalCount, sessionsByVersion }: Tally): Promise<Buffer[]> {
     const versions = [...sessionsByVersion.keys()].sort(this.versionPolicy.compareNewestFirst).map(
       (version) =>
         `${JSON.stringify(version)}:{"supportStatus":"${this.versionPolicy.supportStatus(version)}",` +

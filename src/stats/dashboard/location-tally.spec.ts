@@ -4,7 +4,7 @@ import { LocationTally } from './location-tally';
 describe('LocationTally', () => {
   const geo = new GeoService();
   const read = async (tally: LocationTally) =>
-    JSON.parse((await tally.serialise(Buffer.from('['), Buffer.from(']'))).toString());
+    JSON.parse(Buffer.concat(await tally.serialise(Buffer.from('['), Buffer.from(']'))).toString());
 
   it('groups IPs by location, most sessions first, and skips IPs without a location', async () => {
     const tally = new LocationTally(geo);

@@ -27,7 +27,6 @@ interface Run {
 
 /** Locations per run: a run is split at twice this. */
 const RUN_LENGTH = 256;
-const COMMA = 0x2c; // ','
 const IPS_PER_BATCH = 8192;
 
 /**
@@ -73,27 +72,21 @@ export class LocationTally {
 
   /**
    * The JSON array of the locations, most sessions first, ties in a stable order (country code,
-   * latitude, longitude), written between `before` and `after`.
+   * latitude, longitude), written between `before` and `after`. It comes in parts (a few hundred
+   * runs) that are sent as they are: copying them into one body would cost as much as a change.
    */
-  async serialise(before: Buffer, after: Buffer): Promise<Buffer> {
+  async serialise(before: Buffer, after: Buffer): Promise<Buffer[]> {
     const slice = new Slice(16);
     await this.order(slice);
-    let length = before.length + after.length + Math.max(this.runs.length - 1, 0);
+    const parts = [before];
     for (const run of this.runs) {
       run.json ??= await serialiseRun(run, slice);
-      length += run.json.length;
+      // Every run starts with a comma; the first one goes without it.
+      parts.push(parts.length === 1 ? run.json.subarray(1) : run.json);
       if (slice.due()) await slice.pause();
     }
-    const body = Buffer.allocUnsafe(length);
-    body.set(before, 0);
-    let offset = before.length;
-    for (let index = 0; index < this.runs.length; index++) {
-      if (index > 0) body[offset++] = COMMA;
-      body.set(this.runs[index].json!, offset);
-      offset += this.runs[index].json!.length;
-    }
-    body.set(after, offset);
-    return body;
+    parts.push(after);
+    return parts;
   }
 
   private update(ip: string, count: number): void {
@@ -183,9 +176,9 @@ export class LocationTally {
   }
 }
 
-/** A run's locations as JSON objects separated by commas; only ASCII, so written as latin1. */
+/** A run's locations as JSON objects, each after a comma; only ASCII, so written as latin1. */
 async function serialiseRun(run: Run, slice: Slice): Promise<Buffer> {
-  const parts: string[] = [];
+  const parts: string[] = [''];
   for (const entry of run.entries) {
     if (entry.json === null) {
       entry.json = await serialiseEntry(entry, slice);

@@ -11,9 +11,11 @@ class RecordingResponse {
     this.writes.push({ turn: this.clock.turn, bytes, end: false });
     return true;
   }
-  end(bytes: Buffer): void {
+  end(bytes: Buffer = Buffer.alloc(0)): void {
     this.writes.push({ turn: this.clock.turn, bytes, end: true });
   }
+  cork(): void {}
+  uncork(): void {}
   get body(): Buffer {
     return Buffer.concat(this.writes.map((write) => write.bytes));
   }
@@ -23,6 +25,11 @@ class RecordingResponse {
 }
 
 const bodyOf = (length: number, seed: number) => Buffer.from(Array.from({ length }, (_, i) => (i * 31 + seed) % 251));
+/** The body cut into parts of a few hundred bytes, as the dashboard's runs are. */
+const partsOf = (body: Buffer, size = 300) => ({
+  parts: Array.from({ length: Math.ceil(body.length / size) }, (_, i) => body.subarray(i * size, (i + 1) * size)),
+  length: body.length,
+});
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('PacedBodyWriter', () => {
@@ -42,7 +49,7 @@ describe('PacedBodyWriter', () => {
   it('sends a body within the budget of the turn at once', () => {
     const writer = new PacedBodyWriter(1000);
     const small = response();
-    writer.send(asResponse(small), bodyOf(600, 1));
+    writer.send(asResponse(small), partsOf(bodyOf(600, 1)));
     expect(small.ended).toBe(true);
     expect(small.body).toEqual(bodyOf(600, 1));
   });
@@ -51,7 +58,7 @@ describe('PacedBodyWriter', () => {
     const writer = new PacedBodyWriter(1000);
     const responses = [response(), response(), response()];
     const bodies = [bodyOf(600, 1), bodyOf(2500, 2), bodyOf(700, 3)];
-    responses.forEach((recording, index) => writer.send(asResponse(recording), bodies[index]));
+    responses.forEach((recording, index) => writer.send(asResponse(recording), partsOf(bodies[index])));
     await runTurns(() => responses.every((recording) => recording.ended));
 
     responses.forEach((recording, index) => expect(recording.body).toEqual(bodies[index]));
@@ -65,12 +72,19 @@ describe('PacedBodyWriter', () => {
     expect(finished).toEqual([...finished].sort((a, b) => a - b));
   });
 
+  it('ends a response without parts', () => {
+    const writer = new PacedBodyWriter(1000);
+    const empty = response();
+    writer.send(asResponse(empty), { parts: [], length: 0 });
+    expect(empty.ended).toBe(true);
+  });
+
   it('skips a response whose client went away and serves the next one', async () => {
     const writer = new PacedBodyWriter(1000);
     const [gone, next] = [response(), response()];
-    writer.send(asResponse(response()), bodyOf(1000, 0)); // uses this turn's budget
-    writer.send(asResponse(gone), bodyOf(3000, 1));
-    writer.send(asResponse(next), bodyOf(500, 2));
+    writer.send(asResponse(response()), partsOf(bodyOf(1000, 0))); // uses this turn's budget
+    writer.send(asResponse(gone), partsOf(bodyOf(3000, 1)));
+    writer.send(asResponse(next), partsOf(bodyOf(500, 2)));
     gone.destroyed = true;
     await runTurns(() => next.ended);
     expect(gone.writes).toEqual([]);
@@ -82,7 +96,7 @@ describe('PacedBodyWriter', () => {
     const body = bodyOf(3 * 1024 * 1024 + 17, 5);
     const server: Server = createServer((_, res) => {
       res.setHeader('Content-Length', body.length);
-      writer.send(res, body);
+      writer.send(res, partsOf(body, 40_000));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
