@@ -192,11 +192,12 @@ async function main(): Promise<void> {
   }
   await Promise.all(inFlight);
   const populateSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+  // The benchmark's own bookkeeping (half a million continents counted at 1M): not a population block.
+  loop.start('listen');
   const keptIps = Array.from(ips.subarray(0, Math.min(KEPT_IPS, used.ips)), ipText);
   const perContinent: Record<string, number> = {};
   for (const continent of continents.slice(0, used.ips)) perContinent[continent] = (perContinent[continent] ?? 0) + 1;
-
-  loop.start('listen');
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   send({ type: 'ready', port, storeClass, startRss, populateSeconds, distinctIps: used.ips, continents: perContinent });
