@@ -262,6 +262,16 @@ describe('RedisSessionStore', () => {
     });
   });
 
+  it('stores ids and versions with any characters, a lone surrogate included, and finds them again', async () => {
+    const store = track(await connectedStore());
+    const ids = ['quote"back\\slash', 'line\nnull\u0000', 'é😀[],{}', 'lone\ud800surrogate'];
+    await store.upsert(ids.map((id, i) => session(id, '8.8.8.8', `v"${i}|\u2028`)), T0);
+    const found = await store.find(ids, T0);
+    expect([...found.keys()]).toEqual(ids);
+    expect(found.get(ids[0])!.clientVersion).toBe('v"0|\u2028');
+    expect((await store.aggregates(T0)).totalCount).toBe(4);
+  });
+
   it('sends the upserts made in the same turn of the event loop as one script call', async () => {
     const client = new Redis(TEST_REDIS_URL);
     try {
