@@ -277,9 +277,10 @@ interface PendingUpsert {
 /**
  * Sessions shared by every instance through Redis. The dashboard's figures (per-IP and
  * per-version counts, the revision) are kept up to date in Redis by Lua scripts, so serving the
- * dashboard never reads the sessions themselves, and `revision` is one cheap round trip. Expiry
- * runs inside the same scripts, on whichever instance calls first: each session is expired once,
- * atomically, without a central sweeper.
+ * dashboard never reads the sessions themselves, and `revision` is one cheap round trip. A change
+ * feed lets each instance read only the per-IP counts that changed since its last read, into its
+ * own copy. Expiry runs inside the same scripts, on whichever instance calls first: each session is
+ * expired once, atomically, without a central sweeper.
  *
  * Upserts made in the same turn of the event loop are sent together. Every call fails within
  * `commandTimeoutMs` with {@link StoreUnavailableError} while Redis cannot be reached; the

@@ -17,7 +17,7 @@ export interface SessionAggregates {
   sessionsByVersion: ReadonlyMap<string, number>;
   /**
    * The IPs whose count changed since the previous `aggregates` call, when the store can tell
-   * (the in-memory store does); absent, the caller compares every IP.
+   * (both stores do, except on a first or a restarted read); absent, the caller compares every IP.
    */
   changedIps?: ReadonlySet<string>;
 }
