@@ -158,16 +158,10 @@ export class LocationTally {
   /** Inserts an entry at its place, found by binary search over the runs, then within its run. */
   private place(entry: LocationEntry): void {
     if (this.runs.length === 0) this.runs.push({ entries: [], json: null });
-    let low = 0;
-    let high = this.runs.length - 1;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      const { entries } = this.runs[middle];
-      if (byCountThenPlace(entries[entries.length - 1], entry) <= 0) low = middle + 1;
-      else high = middle;
-    }
+    // The first run whose last entry comes after this one; the last run when none does.
+    const low = placeAmong(this.runs.length - 1, (index) => this.runs[index].entries.at(-1)!, entry);
     const run = this.runs[low];
-    run.entries.splice(insertionIndex(run.entries, entry), 0, entry);
+    run.entries.splice(placeAmong(run.entries.length, (index) => run.entries[index], entry), 0, entry);
     run.json = null;
     entry.run = run;
     if (run.entries.length >= 2 * RUN_LENGTH) {
@@ -242,13 +236,16 @@ function comparePlaces(a: LocationEntry, b: LocationEntry): number {
   );
 }
 
-/** Where `entry` goes in `ordered` (by binary search): a few comparisons instead of a merge pass. */
-function insertionIndex(ordered: LocationEntry[], entry: LocationEntry): number {
+/**
+ * Where `entry` goes among `count` ordered entries, read through `entryAt`: after every one that
+ * comes before it or ties with it, found by binary search.
+ */
+function placeAmong(count: number, entryAt: (index: number) => LocationEntry, entry: LocationEntry): number {
   let low = 0;
-  let high = ordered.length;
+  let high = count;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (byCountThenPlace(ordered[middle], entry) <= 0) low = middle + 1;
+    if (byCountThenPlace(entryAt(middle), entry) <= 0) low = middle + 1;
     else high = middle;
   }
   return low;

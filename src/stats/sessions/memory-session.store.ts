@@ -1,4 +1,5 @@
 import type { OnModuleDestroy } from '@nestjs/common';
+import { ChangedKeys } from '../common/changed-keys';
 import { grow, KeyCounts } from '../common/key-counts';
 import { ShardedMap } from '../common/sharded-map';
 import type { SessionAggregates, SessionStore, StoredSession } from './session-store.interface';
@@ -8,15 +9,11 @@ import type { SessionAggregates, SessionStore, StoredSession } from './session-s
  * walks all its sessions, stays short even when hundreds of thousands arrive per second.
  */
 const BUCKET_MS = 100;
-/** Past this many changed IPs between two dashboards, comparing them all is as cheap. */
-const MAX_TRACKED_CHANGES = 50_000;
 /** Sessions expired per slice before the sweep yields to the event loop. */
 const SWEEP_SLICE = 20_000;
 const SWEEP_INTERVAL_MS = 5_000;
 /** Marks the end of a bucket's list of slots. */
 const NONE = -1;
-/** The bucket of a slot not filed yet (relative buckets are small integers, negative ones included). */
-const UNFILED = -0x80000000;
 
 /**
  * The default store: sessions in this process, with the dashboard's counters updated on every
@@ -36,12 +33,11 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
   private seenAt = new Float64Array(1024);
   private ipSlots = new Int32Array(1024);
   private versionSlots = new Int32Array(1024);
-  /** Expiry bucket of each slot, relative to `epochBucket` (small integers hash fastest). */
-  private buckets = new Int32Array(1024);
+  /** Links of each slot in the list of its expiry bucket, the bucket of its `seenAt`. */
   private nextInBucket = new Int32Array(1024);
   private previousInBucket = new Int32Array(1024);
   private readonly freeSlots: number[] = [];
-  /** First slot of each bucket's list. */
+  /** First slot of each bucket's list; buckets are relative to `epochBucket` (small integers hash fastest). */
   private readonly bucketHeads = new Map<number, number>();
   private readonly epochBucket = Math.floor(Date.now() / BUCKET_MS);
 
@@ -49,8 +45,8 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
   private readonly sessionsByVersion = new KeyCounts();
   private readonly ttlMs: number;
   private changes = 0;
-  /** IPs whose count changed since the last `aggregates` call; null when not known. */
-  private changedIps: Set<string> | null = null;
+  /** IPs whose count changed since the last `aggregates` call. */
+  private readonly changedIps = new ChangedKeys();
   /** No bucket is older than this one. */
   private oldestBucket = Number.POSITIVE_INFINITY;
   private sweeping: Promise<void> | null = null;
@@ -85,14 +81,12 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   async aggregates(now: number): Promise<SessionAggregates> {
     await this.expire(now);
-    const changedIps = this.changedIps ?? undefined;
-    this.changedIps = new Set();
     return {
       revision: String(this.changes),
       totalCount: this.slotsById.size,
       sessionsByIp: this.sessionsByIp,
       sessionsByVersion: this.sessionsByVersion,
-      changedIps,
+      changedIps: this.changedIps.take(),
     };
   }
 
@@ -156,7 +150,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
     let slot = this.slotsById.get(session.id);
     if (slot !== undefined) {
       if (this.seenAt[slot] > session.seenAt) return; // the newest sighting wins
-      this.file(slot, session.seenAt);
+      this.refile(slot, session.seenAt);
       if (
         this.sessionsByIp.keyAt(this.ipSlots[slot]) === session.ip &&
         this.sessionsByVersion.keyAt(this.versionSlots[slot]) === session.clientVersion
@@ -166,10 +160,11 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
       this.uncount(slot);
     } else {
       slot = this.allocate(session.id);
-      this.file(slot, session.seenAt);
+      this.seenAt[slot] = session.seenAt;
+      this.link(slot);
     }
     this.ipSlots[slot] = this.sessionsByIp.acquire(session.ip);
-    this.ipChanged(session.ip);
+    this.changedIps.add(session.ip);
     this.versionSlots[slot] = this.sessionsByVersion.acquire(session.clientVersion);
     this.changes++;
   }
@@ -179,7 +174,6 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
     if (slot === this.seenAt.length) this.growSlots();
     this.idsBySlot[slot] = id;
     this.slotsById.set(id, slot);
-    this.buckets[slot] = UNFILED;
     return slot;
   }
 
@@ -187,33 +181,40 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
     this.seenAt = grow(this.seenAt);
     this.ipSlots = grow(this.ipSlots);
     this.versionSlots = grow(this.versionSlots);
-    this.buckets = grow(this.buckets);
     this.nextInBucket = grow(this.nextInBucket);
     this.previousInBucket = grow(this.previousInBucket);
   }
 
-  /** Records the new `seenAt` and moves the slot to the list of its bucket. */
-  private file(slot: number, seenAt: number): void {
+  /** Records a newer `seenAt`, moving the slot to the list of its new bucket when that changes. */
+  private refile(slot: number, seenAt: number): void {
+    if (this.bucketOf(seenAt) === this.bucketOf(this.seenAt[slot])) {
+      this.seenAt[slot] = seenAt;
+      return;
+    }
+    this.unlink(slot);
     this.seenAt[slot] = seenAt;
-    const bucket = this.bucketOf(seenAt);
-    if (bucket === this.buckets[slot]) return;
-    if (this.buckets[slot] !== UNFILED) this.unlink(slot);
+    this.link(slot);
+  }
+
+  /** Puts the slot first in the list of the bucket of its `seenAt`. */
+  private link(slot: number): void {
+    const bucket = this.bucketOf(this.seenAt[slot]);
     const head = this.bucketHeads.get(bucket) ?? NONE;
     this.nextInBucket[slot] = head;
     this.previousInBucket[slot] = NONE;
     if (head !== NONE) this.previousInBucket[head] = slot;
     this.bucketHeads.set(bucket, slot);
-    this.buckets[slot] = bucket;
     if (bucket < this.oldestBucket) this.oldestBucket = bucket;
   }
 
+  /** Takes the slot out of the list of the bucket of its `seenAt`. */
   private unlink(slot: number): void {
     const next = this.nextInBucket[slot];
     const previous = this.previousInBucket[slot];
     if (next !== NONE) this.previousInBucket[next] = previous;
     if (previous !== NONE) this.nextInBucket[previous] = next;
-    else if (next !== NONE) this.bucketHeads.set(this.buckets[slot], next);
-    else this.bucketHeads.delete(this.buckets[slot]);
+    else if (next !== NONE) this.bucketHeads.set(this.bucketOf(this.seenAt[slot]), next);
+    else this.bucketHeads.delete(this.bucketOf(this.seenAt[slot]));
   }
 
   private delete(slot: number): void {
@@ -227,15 +228,9 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   private uncount(slot: number): void {
     const ipSlot = this.ipSlots[slot];
-    this.ipChanged(this.sessionsByIp.keyAt(ipSlot));
+    this.changedIps.add(this.sessionsByIp.keyAt(ipSlot));
     this.sessionsByIp.release(ipSlot);
     this.sessionsByVersion.release(this.versionSlots[slot]);
-  }
-
-  private ipChanged(ip: string): void {
-    if (!this.changedIps) return;
-    this.changedIps.add(ip);
-    if (this.changedIps.size > MAX_TRACKED_CHANGES) this.changedIps = null;
   }
 
   private bucketOf(time: number): number {

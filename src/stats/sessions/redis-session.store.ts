@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import Redis, { type Cluster } from 'ioredis';
+import { ChangedKeys } from '../common/changed-keys';
 import { ShardedMap } from '../common/sharded-map';
 import { Slice } from '../common/slice';
 import { StatsConfigurationError } from '../errors/stats-configuration.error';
@@ -39,8 +40,6 @@ const TRIM_BATCH = 5000;
 const FIND_CHUNK = 10_000;
 /** Keys outlive the newest session by this much, so an abandoned prefix leaves Redis on its own. */
 const KEY_GRACE_MS = 60_000;
-/** Past this many changed IPs between two reads, the dashboard compares them all: as cheap. */
-const MAX_TRACKED_CHANGES = 50_000;
 const ERROR_LOG_INTERVAL_MS = 30_000;
 /** Names of the keys, in the order of KEYS in the scripts. */
 const KEY_NAMES = ['sessions', 'expiry', 'by-ip', 'by-version', 'meta', 'changes', 'gone'];
@@ -182,17 +181,17 @@ if #entries == 2 * ${FEED_PAGE} then
     entries = redis.call('ZRANGEBYSCORE', changes, upTo, upTo, 'WITHSCORES')
   end
 end
-local parts = {}
 local ips = {}
 for i = 1, #entries, 2 do
   if tonumber(entries[i + 1]) <= upTo then ips[#ips + 1] = entries[i] end
-  if #ips == ${SWEEP_BATCH} or (i + 2 > #entries and #ips > 0) then
-    local counts = redis.call('HMGET', byIp, unpack(ips))
-    for j = 1, #ips do
-      parts[#parts + 1] = ips[j]
-      parts[#parts + 1] = counts[j] or '0'
-    end
-    ips = {}
+end
+local parts = {}
+for first = 1, #ips, ${SWEEP_BATCH} do
+  local last = math.min(first + ${SWEEP_BATCH} - 1, #ips)
+  local counts = redis.call('HMGET', byIp, unpack(ips, first, last))
+  for j = first, last do
+    parts[#parts + 1] = ips[j]
+    parts[#parts + 1] = counts[j - first + 1] or '0'
   end
 end
 local reply = { revision(), 0, generation, upTo, upTo == current and 1 or 0, fresh, table.concat(parts, ',') }
@@ -299,8 +298,8 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   /** The counts per IP as of `feedPosition`, kept up to date from the change feed. */
   private sessionsByIp = new ShardedMap<number>();
   private feedPosition = { generation: '', revision: '' };
-  /** IPs whose count changed since the last `aggregates` answer; null when not known. */
-  private changedIps: Set<string> | null = null;
+  /** IPs whose count changed since the last `aggregates` answer. */
+  private readonly changedIps = new ChangedKeys();
   /** Reads of the change feed run one after the other: each continues where the last one stopped. */
   private feedRead: Promise<unknown> = Promise.resolve();
   private lastErrorLogAt = 0;
@@ -453,28 +452,20 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       const [currentRevision, , pageGeneration, upTo, last, fresh, counts] = reply;
       if (fresh === 1) {
         this.sessionsByIp = new ShardedMap();
-        this.changedIps = null;
+        this.changedIps.forget();
       }
-      await applyIpCounts(counts, this.sessionsByIp, (ip) => this.ipChanged(ip));
+      await applyIpCounts(counts, this.sessionsByIp, this.changedIps);
       this.feedPosition = { generation: String(pageGeneration), revision: String(upTo) };
       if (last === 1) {
-        const changedIps = this.changedIps ?? undefined;
-        this.changedIps = new Set();
         return {
           revision: String(currentRevision),
           totalCount: reply[7]!,
           sessionsByIp: this.sessionsByIp,
           sessionsByVersion: countsOf(reply[8]!.map(String)),
-          changedIps,
+          changedIps: this.changedIps.take(),
         };
       }
     }
-  }
-
-  private ipChanged(ip: string): void {
-    if (!this.changedIps) return;
-    this.changedIps.add(ip);
-    if (this.changedIps.size > MAX_TRACKED_CHANGES) this.changedIps = null;
   }
 
   /**
@@ -566,7 +557,7 @@ type FeedPage = [Buffer, number, Buffer, number, number, number, Buffer, number?
  * Applies the "ip,count,ip,count" of a page (a count of 0: the IP has no session left), yielding
  * to the event loop every few milliseconds.
  */
-async function applyIpCounts(text: Buffer, counts: ShardedMap<number>, changed: (ip: string) => void): Promise<void> {
+async function applyIpCounts(text: Buffer, counts: ShardedMap<number>, changed: ChangedKeys): Promise<void> {
   const slice = new Slice(4096);
   let position = 0;
   while (position < text.length) {
@@ -578,7 +569,7 @@ async function applyIpCounts(text: Buffer, counts: ShardedMap<number>, changed: 
     }
     if (count === 0) counts.delete(ip);
     else counts.set(ip, count);
-    changed(ip);
+    changed.add(ip);
     position++;
     if (slice.due()) await slice.pause();
   }
