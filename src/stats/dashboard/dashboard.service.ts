@@ -19,7 +19,8 @@ interface Tally {
   totalCount: number;
   sessionsByIp: ReadonlyMap<string, number>;
   sessionsByVersion: ReadonlyMap<string, number>;
-  changedIps?: ReadonlySet<string>;
+  /** Where these figures stand in the store's change feed, when they are the store's own. */
+  changePosition?: number;
 }
 
 /**
@@ -33,6 +34,8 @@ export class DashboardService {
   private readonly logger = new Logger('StatsModule');
   private readonly locations: LocationTally;
   private cached: { revision: string; body: BodyParts } | null = null;
+  /** The store's change position the locations were last synced to in full; undefined when unknown. */
+  private locationsAt: number | undefined;
   private computation: Promise<BodyParts> | null = null;
 
   constructor(
@@ -80,7 +83,14 @@ export class DashboardService {
   private async compute(withSources: boolean): Promise<BodyParts> {
     const now = Date.now();
     const tally = withSources ? await this.mergeSources(now) : snapshot(await this.store.aggregates(now));
-    await this.locations.sync(tally.sessionsByIp, tally.changedIps);
+    // Only the IPs changed since the last sync need comparing, when the store can name them.
+    const changedIps =
+      this.locationsAt === undefined || tally.changePosition === undefined
+        ? undefined
+        : this.store.changedIpsSince?.(this.locationsAt);
+    this.locationsAt = undefined; // until this sync has run to its end
+    await this.locations.sync(tally.sessionsByIp, changedIps);
+    this.locationsAt = tally.changePosition;
     const parts = await this.serialise(tally);
     const body = { parts, length: parts.reduce((sum, part) => sum + part.length, 0) };
     if (tally.revision !== undefined) this.cached = { revision: tally.revision, body };
@@ -159,7 +169,7 @@ function snapshot(aggregates: SessionAggregates): Tally {
     totalCount: aggregates.totalCount,
     sessionsByIp: aggregates.sessionsByIp,
     sessionsByVersion: new Map(aggregates.sessionsByVersion),
-    changedIps: aggregates.changedIps,
+    changePosition: aggregates.changePosition,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { OnModuleDestroy } from '@nestjs/common';
-import { ChangedKeys } from '../common/changed-keys';
 import { grow, KeyCounts } from '../common/key-counts';
+import { KeyChangeLog } from '../common/key-change-log';
 import { ShardedMap } from '../common/sharded-map';
 import type { SessionAggregates, SessionStore, StoredSession } from './session-store.interface';
 
@@ -45,8 +45,8 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
   private readonly sessionsByVersion = new KeyCounts();
   private readonly ttlMs: number;
   private changes = 0;
-  /** IPs whose count changed since the last `aggregates` call. */
-  private readonly changedIps = new ChangedKeys();
+  /** IPs in the order their counts changed, for readers that update only what changed. */
+  private readonly changedIps = new KeyChangeLog();
   /** No bucket is older than this one. */
   private oldestBucket = Number.POSITIVE_INFINITY;
   private sweeping: Promise<void> | null = null;
@@ -86,8 +86,12 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
       totalCount: this.slotsById.size,
       sessionsByIp: this.sessionsByIp,
       sessionsByVersion: this.sessionsByVersion,
-      changedIps: this.changedIps.take(),
+      changePosition: this.changedIps.position,
     };
+  }
+
+  changedIpsSince(position: number): ReadonlySet<string> | undefined {
+    return this.changedIps.since(position);
   }
 
   async find(ids: readonly string[], now: number): Promise<Map<string, StoredSession>> {
@@ -164,7 +168,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
       this.link(slot);
     }
     this.ipSlots[slot] = this.sessionsByIp.acquire(session.ip);
-    this.changedIps.add(session.ip);
+    this.changedIps.record(session.ip);
     this.versionSlots[slot] = this.sessionsByVersion.acquire(session.clientVersion);
     this.changes++;
   }
@@ -228,7 +232,7 @@ export class MemorySessionStore implements SessionStore, OnModuleDestroy {
 
   private uncount(slot: number): void {
     const ipSlot = this.ipSlots[slot];
-    this.changedIps.add(this.sessionsByIp.keyAt(ipSlot));
+    this.changedIps.record(this.sessionsByIp.keyAt(ipSlot));
     this.sessionsByIp.release(ipSlot);
     this.sessionsByVersion.release(this.versionSlots[slot]);
   }

@@ -8,7 +8,7 @@ import { StatsConfigurationError } from '../errors/stats-configuration.error';
 import { StoreUnavailableError } from '../errors/store-unavailable.error';
 import { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session.store';
 import { describeSessionStoreContract } from './session-store.contract';
-import type { StoredSession } from './session-store.interface';
+import type { SessionAggregates, StoredSession } from './session-store.interface';
 
 const runPrefix = uniqueKeyPrefix('unit');
 let admin: Redis;
@@ -169,36 +169,41 @@ describe('RedisSessionStore', () => {
       for (let i = 0; i < ids.length; i += 10_000) await store.remove(ids.slice(i, i + 10_000), T0);
     };
 
-    it('names only the IPs changed since the last read, by this instance or another one', async () => {
+    /** The IPs the store names as changed between two of its answers; undefined when it cannot. */
+    const changedBetween = (store: RedisSessionStore, earlier: SessionAggregates) =>
+      store.changedIpsSince(earlier.changePosition!);
+
+    it('names only the IPs changed since an earlier read, by this instance or another one', async () => {
       const keyPrefix = `${runPrefix}feed${++storeCount}:`;
       const a = track(await connectedStore({ keyPrefix }));
       const b = track(await connectedStore({ keyPrefix }));
       await a.upsert([session('x', '8.8.8.8'), session('y', '1.1.1.1'), session('z', '9.9.9.9')], T0);
       const first = await b.aggregates(T0);
-      expect(first.changedIps).toBeUndefined(); // the first read knows nothing to compare against
       expect(Object.fromEntries(first.sessionsByIp)).toEqual({ '8.8.8.8': 1, '1.1.1.1': 1, '9.9.9.9': 1 });
 
       await a.upsert([session('w', '8.8.8.8'), session('z', '9.9.9.9', '6.0.0', T0 + 5)], T0 + 5); // z: time only
       await a.remove(['y'], T0 + 5);
       const second = await b.aggregates(T0 + 5);
-      expect([...second.changedIps!].sort()).toEqual(['1.1.1.1', '8.8.8.8']);
+      expect([...changedBetween(b, first)!].sort()).toEqual(['1.1.1.1', '8.8.8.8']);
       expect(Object.fromEntries(second.sessionsByIp)).toEqual({ '8.8.8.8': 2, '9.9.9.9': 1 });
       expect(second.totalCount).toBe(3);
 
       const third = await b.aggregates(T0 + 5);
-      expect(third.changedIps!.size).toBe(0);
+      expect(changedBetween(b, second)!.size).toBe(0);
       expect(third.revision).toBe(second.revision);
+      // Reading consumed nothing: the changes since the first read are still named.
+      expect([...changedBetween(b, first)!].sort()).toEqual(['1.1.1.1', '8.8.8.8']);
     });
 
     it('reads more changed IPs than one page holds, whole and in one answer', async () => {
       const store = track(await connectedStore());
-      await store.aggregates(T0);
+      const before = await store.aggregates(T0);
       const sessions = manyIps(45_000);
       await upsertAll(store, sessions);
       const figures = await store.aggregates(T0);
       expect(figures.totalCount).toBe(45_000);
       expect(figures.sessionsByIp.size).toBe(45_000);
-      expect(figures.changedIps!.size).toBe(45_000);
+      expect(changedBetween(store, before)!.size).toBe(45_000);
       expect(figures.revision).toBe(await store.revision(T0));
 
       // A new instance reads everything from the feed, page after page.
@@ -209,12 +214,12 @@ describe('RedisSessionStore', () => {
       expect(read.sessionsByIp.get(sessions[44_999].ip)).toBe(1);
     });
 
-    it('answers as a full read, not a list of changes, past 50,000 changed IPs', async () => {
+    it('answers "unknown", for a full comparison, past 50,000 changed IPs', async () => {
       const store = track(await connectedStore());
-      await store.aggregates(T0);
+      const before = await store.aggregates(T0);
       await upsertAll(store, manyIps(50_001));
       const figures = await store.aggregates(T0);
-      expect(figures.changedIps).toBeUndefined();
+      expect(changedBetween(store, before)).toBeUndefined();
       expect(figures.sessionsByIp.size).toBe(50_001);
     });
 
@@ -223,7 +228,7 @@ describe('RedisSessionStore', () => {
       const store = track(await connectedStore({ keyPrefix }));
       const behind = track(await connectedStore({ keyPrefix }));
       await store.upsert([session('kept', '8.8.8.8')], T0);
-      await behind.aggregates(T0);
+      const earlier = await behind.aggregates(T0);
 
       const gone = manyIps(110_000);
       await upsertAll(store, gone);
@@ -234,7 +239,7 @@ describe('RedisSessionStore', () => {
       expect(await admin.zcard(`${keyPrefix}{store}:v2:changes`)).toBe(100_001);
 
       const caughtUp = await behind.aggregates(T0);
-      expect(caughtUp.changedIps).toBeUndefined(); // started again from nothing
+      expect(changedBetween(behind, earlier)).toBeUndefined(); // started again from nothing
       expect(Object.fromEntries(caughtUp.sessionsByIp)).toEqual({ '8.8.8.8': 1 });
       expect(caughtUp.totalCount).toBe(1);
     });
@@ -243,22 +248,23 @@ describe('RedisSessionStore', () => {
       const keyPrefix = `${runPrefix}lostfeed${++storeCount}:`;
       const store = track(await connectedStore({ keyPrefix }));
       await store.upsert([session('x', '8.8.8.8'), session('y', '1.1.1.1')], T0);
-      await store.aggregates(T0);
+      const earlier = await store.aggregates(T0);
       await deleteKeys(admin, keyPrefix);
       await store.upsert([session('z', '9.9.9.9')], T0);
       const figures = await store.aggregates(T0);
-      expect(figures.changedIps).toBeUndefined();
+      expect(changedBetween(store, earlier)).toBeUndefined();
       expect(Object.fromEntries(figures.sessionsByIp)).toEqual({ '9.9.9.9': 1 });
     });
 
-    it('lets concurrent reads follow one another, each answering the changes once', async () => {
+    it('lets concurrent reads follow one another, and both name the change', async () => {
       const store = track(await connectedStore());
-      await store.aggregates(T0);
+      const before = await store.aggregates(T0);
       await store.upsert([session('x', '8.8.8.8')], T0);
       const [first, second] = await Promise.all([store.aggregates(T0), store.aggregates(T0)]);
-      expect([...first.changedIps!]).toEqual(['8.8.8.8']);
-      expect(second.changedIps!.size).toBe(0);
       expect(second.revision).toBe(first.revision);
+      expect(second.changePosition).toBe(first.changePosition);
+      expect([...changedBetween(store, before)!]).toEqual(['8.8.8.8']);
+      expect(Object.fromEntries(second.sessionsByIp)).toEqual({ '8.8.8.8': 1 });
     });
   });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import Redis, { type Cluster } from 'ioredis';
-import { ChangedKeys } from '../common/changed-keys';
+import { KeyChangeLog } from '../common/key-change-log';
 import { ShardedMap } from '../common/sharded-map';
 import { Slice } from '../common/slice';
 import { StatsConfigurationError } from '../errors/stats-configuration.error';
@@ -298,8 +298,8 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   /** The counts per IP as of `feedPosition`, kept up to date from the change feed. */
   private sessionsByIp = new ShardedMap<number>();
   private feedPosition = { generation: '', revision: '' };
-  /** IPs whose count changed since the last `aggregates` answer. */
-  private readonly changedIps = new ChangedKeys();
+  /** IPs in the order their counts changed in `sessionsByIp`, for readers that update only what changed. */
+  private readonly changedIps = new KeyChangeLog();
   /** Reads of the change feed run one after the other: each continues where the last one stopped. */
   private feedRead: Promise<unknown> = Promise.resolve();
   private lastErrorLogAt = 0;
@@ -407,6 +407,11 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     return read;
   }
 
+  /** Answered from this instance's copy of the counts, as of its latest read of the change feed. */
+  changedIpsSince(position: number): ReadonlySet<string> | undefined {
+    return this.changedIps.since(position);
+  }
+
   async find(ids: readonly string[], now: number): Promise<Map<string, StoredSession>> {
     const cutoff = now - this.ttlMs;
     const found = new Map<string, StoredSession>();
@@ -452,7 +457,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       const [currentRevision, , pageGeneration, upTo, last, fresh, counts] = reply;
       if (fresh === 1) {
         this.sessionsByIp = new ShardedMap();
-        this.changedIps.forget();
+        this.changedIps.reset();
       }
       await applyIpCounts(counts, this.sessionsByIp, this.changedIps);
       this.feedPosition = { generation: String(pageGeneration), revision: String(upTo) };
@@ -462,7 +467,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
           totalCount: reply[7]!,
           sessionsByIp: this.sessionsByIp,
           sessionsByVersion: countsOf(reply[8]!.map(String)),
-          changedIps: this.changedIps.take(),
+          changePosition: this.changedIps.position,
         };
       }
     }
@@ -557,7 +562,7 @@ type FeedPage = [Buffer, number, Buffer, number, number, number, Buffer, number?
  * Applies the "ip,count,ip,count" of a page (a count of 0: the IP has no session left), yielding
  * to the event loop every few milliseconds.
  */
-async function applyIpCounts(text: Buffer, counts: ShardedMap<number>, changed: ChangedKeys): Promise<void> {
+async function applyIpCounts(text: Buffer, counts: ShardedMap<number>, changed: KeyChangeLog): Promise<void> {
   const slice = new Slice(4096);
   let position = 0;
   while (position < text.length) {
@@ -569,7 +574,7 @@ async function applyIpCounts(text: Buffer, counts: ShardedMap<number>, changed: 
     }
     if (count === 0) counts.delete(ip);
     else counts.set(ip, count);
-    changed.add(ip);
+    changed.record(ip);
     position++;
     if (slice.due()) await slice.pause();
   }

@@ -200,6 +200,24 @@ export function describeSessionStoreContract(
       await expectNewRevision(T0 + 2 + TTL_MS); // expired
     });
 
+    it('answers every reader alike: reading changes nothing another reader is told', async () => {
+      await store.upsert([session('a', '8.8.8.8', '6.0.0')], T0);
+      const first = await store.aggregates(T0);
+      await store.upsert([session('b', '1.1.1.1', '6.0.0'), session('c', '8.8.4.4', '5.0.0')], T0);
+      await store.remove(['a'], T0);
+      const hostRead = await snapshot(T0); // another reader, e.g. host code holding SESSION_STORE
+      const dashboardRead = await snapshot(T0);
+      expect(dashboardRead).toEqual(hostRead);
+      expect(dashboardRead.sessionsByIp).toEqual({ '1.1.1.1': 1, '8.8.4.4': 1 });
+      // The module's stores name the IPs changed since any earlier answer, to every reader that asks.
+      expect(typeof store.changedIpsSince).toBe('function');
+      const changed = () => [...(store.changedIpsSince!(first.changePosition!) ?? ['unknown'])].sort();
+      expect(changed()).toEqual(['1.1.1.1', '8.8.4.4', '8.8.8.8']);
+      expect(changed()).toEqual(['1.1.1.1', '8.8.4.4', '8.8.8.8']);
+      const latest = await store.aggregates(T0);
+      expect([...(store.changedIpsSince!(latest.changePosition!) ?? ['unknown'])]).toEqual([]);
+    });
+
     it('stays consistent under many concurrent upserts and one large batch', async () => {
       const calls = Array.from({ length: 300 }, (_, i) =>
         store.upsert([session(`s${i % 200}`, `10.0.${i % 7}.1`, `6.${i % 3}.0`, T0 + i)], T0 + i),
