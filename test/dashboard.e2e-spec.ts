@@ -127,6 +127,18 @@ describe('GET /stats/active-sessions/dashboard', () => {
       expect([...us.ips].sort()).toEqual(['2001:4860:4860::8888', '8.8.8.8']);
     });
 
+    it('lists an address given with a zone index once, as the address alone', async () => {
+      await sessions.touch({ id: 'a', ip: '2a00:1450:4001:81b::200e%eth0' });
+      await sessions.touch({ id: 'b', ip: '2a00:1450:4001:81b::200e' });
+      await sessions.touch({ id: 'c', ip: '::ffff:8.8.8.8%2' });
+      const { body } = await get().expect(200);
+      expect(body.totalCount).toBe(3);
+      const ips = body.geoIpData.flatMap((entry: { ips: string[] }) => entry.ips).sort();
+      expect(ips).toEqual(['2a00:1450:4001:81b::200e', '8.8.8.8']);
+      const zoned = body.geoIpData.find((entry: { ips: string[] }) => entry.ips.includes('2a00:1450:4001:81b::200e'));
+      expect(zoned.sessionCount).toBe(2);
+    });
+
     it('counts sessions in private, loopback and documentation ranges without a location', async () => {
       const unlocated = ['10.0.0.1', '192.168.1.1', '172.16.0.1', '127.0.0.1', '192.0.2.1', '198.51.100.1', '203.0.113.1', 'fd00::1'];
       for (const [index, ip] of unlocated.entries()) await sessions.touch({ id: `s${index}`, ip });
