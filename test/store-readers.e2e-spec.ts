@@ -24,7 +24,7 @@ async function dashboard(app: INestApplication) {
 class PlainStore implements SessionStore {
   private readonly inner = new MemorySessionStore(300);
   upsert: SessionStore['upsert'] = (sessions, now) => this.inner.upsert(sessions, now);
-  remove: SessionStore['remove'] = (ids, now) => this.inner.remove(ids, now);
+  remove: SessionStore['remove'] = (ids) => this.inner.remove(ids);
   revision: SessionStore['revision'] = (now) => this.inner.revision(now);
   find: SessionStore['find'] = (ids, now) => this.inner.find(ids, now);
   ping: SessionStore['ping'] = () => this.inner.ping();
