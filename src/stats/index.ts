@@ -9,7 +9,7 @@ export type {
   StatsVersionPolicyOptions,
   StatsTrackingOptions,
 } from './stats-options.interface';
-export { SESSION_STORE, STATS_JWT_STRATEGY, STATS_RESOLVED_OPTIONS } from './stats.constants';
+export { SESSION_STORE, STATS_RESOLVED_OPTIONS } from './stats.constants';
 export type { ResolvedStatsOptions } from './stats-options.resolver';
 export { StatsAuthGuard } from './auth/stats-auth.guard';
 export { RequireRoles } from './auth/require-roles.decorator';

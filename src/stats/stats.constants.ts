@@ -8,8 +8,8 @@ export const STATS_RESOLVED_OPTIONS = Symbol('STATS_RESOLVED_OPTIONS');
 export const SESSION_STORE = Symbol('SESSION_STORE');
 
 /**
- * Name of the module's passport strategy. It is deliberately not `jwt`, so a host that already
- * registered a `jwt` strategy with its own key keeps it.
+ * Name of the module's passport strategy in its own registry (never passport's global one). Not
+ * `jwt` either, so logs never confuse it with a host's strategy of that name.
  */
 export const STATS_JWT_STRATEGY = 'stats-active-sessions-jwt';
 

@@ -1,13 +1,24 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import { Passport } from 'passport';
 import { Strategy, type StrategyOptionsWithoutRequest } from 'passport-jwt';
 import { STATS_JWT_STRATEGY, STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedAuthOptions, ResolvedStatsOptions } from '../stats-options.resolver';
-import { bearerTokenFrom } from './bearer-token.extractor';
 import { JwksKeyProvider } from './jwks-key-provider';
 
-/** Verifies bearer JWTs with the configured secret, public key or JWKS (passport-jwt). */
+/** The passport registry of each strategy; see `getPassportInstance`. */
+type Registry = InstanceType<typeof Passport>;
+const registries = new WeakMap<object, Registry>();
+/** The token each request is being verified with, read once by the guard. */
+const tokensBeingVerified = new WeakMap<object, string>();
+
+/**
+ * Verifies bearer JWTs with the configured secret, public key or JWKS (passport-jwt). Each module
+ * has its own, registered in a passport registry of its own: passport's global registry is one per
+ * process, where the last module started would decide the key of every other one, and a host's own
+ * `jwt` strategy would be at risk.
+ */
 @Injectable()
 export class StatsJwtStrategy extends PassportStrategy(Strategy, STATS_JWT_STRATEGY) {
   private readonly jwks: JwksKeyProvider | null;
@@ -25,7 +36,39 @@ export class StatsJwtStrategy extends PassportStrategy(Strategy, STATS_JWT_STRAT
     return this.jwks?.keySetVersion ?? 0;
   }
 
-  /** The verified claims become `request.user`. */
+  /** Called by PassportStrategy while it registers this strategy: the registry of this instance. */
+  getPassportInstance(): Registry {
+    let registry = registries.get(this);
+    if (!registry) {
+      registry = new Passport();
+      registries.set(this, registry);
+    }
+    return registry;
+  }
+
+  /**
+   * The verified claims of `token`, the request's bearer token. Rejects with the reason the token
+   * does not verify, or with KeySetUnavailableError when the JWKS cannot be fetched.
+   */
+  verify(request: object, token: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      tokensBeingVerified.set(request, token);
+      const settle = (error: unknown, claims?: unknown, info?: unknown) => {
+        tokensBeingVerified.delete(request);
+        if (error) reject(error);
+        else if (!claims) reject(info ?? new Error('the token did not verify'));
+        else resolve(claims as Record<string, unknown>);
+      };
+      try {
+        const authenticate = this.getPassportInstance().authenticate(STATS_JWT_STRATEGY, { session: false }, settle);
+        authenticate(request, {}, (error?: unknown) => settle(error ?? new Error('the token did not verify')));
+      } catch (error) {
+        settle(error);
+      }
+    });
+  }
+
+  /** The verified claims (a JSON object, checked before verification) become `request.user`. */
   validate(claims: Record<string, unknown>): Record<string, unknown> {
     return claims;
   }
@@ -33,7 +76,7 @@ export class StatsJwtStrategy extends PassportStrategy(Strategy, STATS_JWT_STRAT
 
 function strategyOptions(auth: ResolvedAuthOptions, jwks: JwksKeyProvider | null): StrategyOptionsWithoutRequest {
   const common = {
-    jwtFromRequest: bearerTokenFrom,
+    jwtFromRequest: (request: object) => tokensBeingVerified.get(request) ?? null,
     algorithms: auth.algorithms as StrategyOptionsWithoutRequest['algorithms'],
     issuer: auth.issuer,
     audience: auth.audience,
