@@ -18,7 +18,7 @@ export { DashboardSessionsDto, SessionGeoData, ClientVersionSupport, StatsErrorD
 export { SessionsService } from './sessions/sessions.service';
 export { SessionTrackingInterceptor } from './sessions/session-tracking.interceptor';
 export { MemorySessionStore } from './sessions/memory-session.store';
-export { RedisSessionStore, type RedisSessionStoreOptions } from './sessions/redis-session.store';
+export { RedisSessionStore, type RedisSessionStoreOptions } from './sessions/redis/redis-session.store';
 export type { SessionStore, StoredSession, SessionAggregates } from './sessions/session-store.interface';
 export type { ActiveSession, SessionSource, TouchSessionInput } from './sessions/session.types';
 export { GeoService, type GeoLocation } from './geo/geo.service';

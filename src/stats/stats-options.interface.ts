@@ -32,6 +32,11 @@ export interface StatsRedisOptions {
   client?: unknown;
   /** Prefix of every key the module writes. Default `stats:sessions:`. */
   keyPrefix?: string;
+  /**
+   * Groups of keys the sessions are spread over, each in one hash slot, so that a Redis Cluster's
+   * masters share them. Default 16. Changing it starts an empty store under new keys (see README).
+   */
+  shards?: number;
   /** Bound on each Redis call before the route answers 503. Default 2000 ms. */
   commandTimeoutMs?: number;
 }

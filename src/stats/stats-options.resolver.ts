@@ -39,7 +39,7 @@ export interface ResolvedSessionsOptions {
   ttlSeconds: number;
   sources: SessionSource[];
   sourceTimeoutMs: number;
-  redis?: Required<Pick<StatsRedisOptions, 'keyPrefix' | 'commandTimeoutMs'>> & StatsRedisOptions;
+  redis?: Required<Pick<StatsRedisOptions, 'keyPrefix' | 'commandTimeoutMs' | 'shards'>> & StatsRedisOptions;
   store?: SessionStore;
 }
 
@@ -246,10 +246,15 @@ function resolveRedis(redis: StatsRedisOptions | undefined): ResolvedSessionsOpt
   if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) {
     fail('sessions.redis.commandTimeoutMs', 'must be a positive number of milliseconds');
   }
+  const shards = redis.shards ?? 16;
+  if (!Number.isInteger(shards) || shards < 1 || shards > 1024) {
+    fail('sessions.redis.shards', `must be a whole number from 1 to 1024 (got ${JSON.stringify(shards)})`);
+  }
   return {
     ...redis,
     keyPrefix: nonEmptyString('sessions.redis.keyPrefix', redis.keyPrefix, 'stats:sessions:'),
     commandTimeoutMs,
+    shards,
   };
 }
 

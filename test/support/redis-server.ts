@@ -1,5 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Whether a `redis-server` binary is on the PATH (CI installs one). */
 export const hasRedisServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -11,6 +14,10 @@ export const hasRedisServer = spawnSync('redis-server', ['--version'], { stdio: 
 export class PrivateRedisServer {
   private process: ChildProcess | null = null;
   private port = 0;
+  private dir: string | null = null;
+
+  /** With `snapshots`, the server loads and writes `dump.rdb` in a directory of its own (SAVE writes it). */
+  constructor(private readonly options: { snapshots?: boolean } = {}) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -18,9 +25,11 @@ export class PrivateRedisServer {
 
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
+    if (this.options.snapshots && !this.dir) this.dir = mkdtempSync(join(tmpdir(), 'stats-redis-'));
+    const storage = this.dir ? ['--dir', this.dir, '--dbfilename', 'dump.rdb'] : [];
     const server = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...storage],
       { stdio: 'ignore' },
     );
     this.process = server;
@@ -31,12 +40,30 @@ export class PrivateRedisServer {
     }
   }
 
+  /** Freezes the server's process (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused server run again (SIGCONT): it answers what it was sent meanwhile. */
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
+  /** Stops the server if it runs, and removes its snapshot directory. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = null;
+  }
+
   /** Stops the server (its own process only) and waits until it has exited. */
   async stop(): Promise<void> {
     const server = this.process;
     this.process = null;
     if (!server || server.exitCode !== null) return;
     const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGCONT'); // a paused process would not exit before it runs again
     server.kill('SIGKILL');
     await exited;
   }

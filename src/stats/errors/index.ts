@@ -4,6 +4,7 @@ export * from './insufficient-permissions.error';
 export * from './not-acceptable.error';
 export * from './internal.error';
 export * from './store-unavailable.error';
+export * from './store-outcome-unknown.error';
 export * from './key-set-unavailable.error';
 export * from './source-timeout.error';
 export * from './invalid-session.error';

@@ -1,7 +1,10 @@
 import { HttpStatus } from '@nestjs/common';
 import { StatsApiError } from './stats-api.error';
 
-/** 503: the session store (Redis) cannot be reached or did not answer in time. */
+/**
+ * 503: the session store (Redis) cannot be reached, or refused the call: nothing was stored. A
+ * write that was sent but not answered in time fails with {@link StoreOutcomeUnknownError} instead.
+ */
 export class StoreUnavailableError extends StatsApiError {
   constructor(cause?: unknown) {
     super(

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
 import { MemorySessionStore } from './memory-session.store';
-import { RedisSessionStore } from './redis-session.store';
+import { RedisSessionStore } from './redis/redis-session.store';
 import type { SessionStore } from './session-store.interface';
 
 /** The host's own store if it gave one; else Redis when configured; otherwise sessions live in this process. */
@@ -13,6 +13,7 @@ export async function createSessionStore(options: ResolvedStatsOptions): Promise
       url: redis.url || undefined,
       client: redis.client as Redis | Cluster | undefined,
       keyPrefix: redis.keyPrefix,
+      shards: redis.shards,
       commandTimeoutMs: redis.commandTimeoutMs,
       ttlSeconds,
     });

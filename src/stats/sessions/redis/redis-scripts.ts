@@ -1,0 +1,309 @@
+import { IP_BUCKETS, SESSION_BUCKETS } from './redis-layout';
+
+/** Sessions expired per ZRANGEBYSCORE batch; stays well below Lua's limit on unpack(). */
+const SWEEP_BATCH = 5000;
+/** Change feed entries older than this are trimmed; a reader further behind reads a snapshot. */
+export const FEED_RETENTION_MS = 60_000;
+/** Change feed entries per page of a read. One entry holds the changes of one script call. */
+export const FEED_PAGE = 50;
+
+/**
+ * Shared prelude of the scripts, all of which work on one shard. KEYS: meta hash (revision, tag of
+ * the latest change, lease), expiry ZSET (session field by seenAt), per-version counts, change feed
+ * stream. ARGV[1]: the prefix of the shard's bucket keys: `s:<n>` hashes hold the sessions (field
+ * -> "ip|version"), `i:<n>` hashes the per-IP counts. Small hashes keep Redis's compact encoding;
+ * the bucket of a session field is computed from its first four characters, the bucket of an IP
+ * from its SHA-1. An IP never contains "|" or ",".
+ *
+ * Every call that changes a count adds one entry to the change feed: its revision (one more than
+ * the last), a tag the caller made up for it, and the per-IP deltas "ip,delta,ip,delta". A reader
+ * that knows the entry it read last, and finds it again with the same tag, continues from there;
+ * after a rollback of Redis (a failover that lost writes, a restore from a snapshot) that entry is
+ * gone or has another tag, and the reader reads a snapshot instead.
+ *
+ * A shard found inconsistent (a session without its record, counts that do not add up: keys were
+ * lost) is cleared: its history starts again, and every reader reads a snapshot.
+ */
+const PRELUDE = `
+local meta, expiry, versions, feed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local base = ARGV[1]
+local byte, sub, find = string.byte, string.sub, string.find
+
+local function sessionsKey(field)
+  local a, b, c, d = byte(field, 1, 4)
+  return base .. 's:' .. ((((a * 31 + b) * 31 + c) * 31 + d) % ${SESSION_BUCKETS})
+end
+
+local function ipsKey(ip)
+  return base .. 'i:' .. (tonumber(sub(redis.sha1hex(ip), 1, 6), 16) % ${IP_BUCKETS})
+end
+
+local function serverMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+local changedIps, ipDeltas, versionsChanged, created, damaged
+
+local function reset()
+  changedIps, ipDeltas, versionsChanged, created, damaged = {}, {}, false, {}, nil
+end
+reset()
+
+local function countIp(ip, delta)
+  local key = ipsKey(ip)
+  local count = redis.call('HINCRBY', key, ip, delta)
+  if count <= 0 then
+    redis.call('HDEL', key, ip)
+  elseif count == delta and redis.call('HLEN', key) == 1 then
+    created[key] = true
+  end
+  local known = ipDeltas[ip]
+  if known == nil then
+    changedIps[#changedIps + 1] = ip
+    ipDeltas[ip] = delta
+  else
+    ipDeltas[ip] = known + delta
+  end
+end
+
+local function countVersion(version, delta)
+  versionsChanged = true
+  if redis.call('HINCRBY', versions, version, delta) <= 0 then redis.call('HDEL', versions, version) end
+end
+
+local function count(record, delta)
+  local bar = find(record, '|', 1, true)
+  countIp(sub(record, 1, bar - 1), delta)
+  countVersion(sub(record, bar + 1), delta)
+end
+
+local function sweep(cutoff, batches)
+  for _ = 1, batches do
+    local due = redis.call('ZRANGEBYSCORE', expiry, '-inf', cutoff, 'LIMIT', 0, ${SWEEP_BATCH})
+    if #due == 0 then return false end
+    for i = 1, #due do
+      local key = sessionsKey(due[i])
+      local record = redis.call('HGET', key, due[i])
+      if record then
+        count(record, -1)
+        redis.call('HDEL', key, due[i])
+      else
+        damaged = 'a session due to expire has no record'
+      end
+    end
+    redis.call('ZREM', expiry, unpack(due))
+    if #due < ${SWEEP_BATCH} then return false end
+  end
+  return true
+end
+
+local function bucketKeys()
+  local keys = {}
+  for i = 0, ${SESSION_BUCKETS} - 1 do keys[#keys + 1] = base .. 's:' .. i end
+  for i = 0, ${IP_BUCKETS} - 1 do keys[#keys + 1] = base .. 'i:' .. i end
+  return keys
+end
+
+local function wipe()
+  local keys = bucketKeys()
+  keys[#keys + 1] = meta
+  keys[#keys + 1] = expiry
+  keys[#keys + 1] = versions
+  keys[#keys + 1] = feed
+  for i = 1, #keys, 512 do redis.call('DEL', unpack(keys, i, math.min(i + 511, #keys))) end
+  reset()
+end
+
+-- Records this call's changes as the next revision, under the caller's tag.
+local function commit(tag)
+  if #changedIps == 0 and not versionsChanged then return end
+  local revision = redis.call('HINCRBY', meta, 'revision', 1)
+  redis.call('HSET', meta, 'tag', tag)
+  local parts = {}
+  for _, ip in ipairs(changedIps) do
+    local delta = ipDeltas[ip]
+    if delta ~= 0 then
+      parts[#parts + 1] = ip
+      parts[#parts + 1] = delta
+    end
+  end
+  redis.call('XADD', feed, 'MINID', '~', serverMs() - ${FEED_RETENTION_MS}, '*', 'r', revision, 't', tag, 'd', table.concat(parts, ','))
+end
+
+-- Keys live \`lifetime\` ms past the last write, so the keys of an abandoned prefix leave Redis on
+-- their own. New bucket keys get it at once; every key gets it again twice per lifetime.
+local function keepAlive(lifetime)
+  for key in pairs(created) do redis.call('PEXPIRE', key, lifetime) end
+  local now = serverMs()
+  local lease = tonumber(redis.call('HGET', meta, 'lease') or '0')
+  if lease - now > lifetime / 2 then return end
+  local keys = bucketKeys()
+  keys[#keys + 1] = expiry
+  keys[#keys + 1] = versions
+  keys[#keys + 1] = feed
+  for _, key in ipairs(keys) do redis.call('PEXPIRE', key, lifetime) end
+  redis.call('HSET', meta, 'lease', now + lifetime)
+  redis.call('PEXPIRE', meta, lifetime)
+end
+
+local function late(deadline)
+  return deadline > 0 and serverMs() > deadline
+end
+`;
+
+/**
+ * ARGV: bucket prefix, sweep cutoff, key lifetime ms, tag, deadline (server time in ms, 0 for
+ * none), then the sessions as one JSON array of [field, seenAt, "ip|version"] (seenAt as text: Lua
+ * would print a large number in exponent form). A call that starts past its deadline changes
+ * nothing and answers { 'late' }: its caller has reported it failed. Otherwise { 'ok', server time }.
+ * The newest seenAt wins, and on a tie the later one; a newer sighting with the same IP and
+ * version only moves the session in time and keeps the revision.
+ */
+export const UPSERT_SCRIPT = `${PRELUDE}
+if late(tonumber(ARGV[5])) then return { 'late' } end
+local rows = cjson.decode(ARGV[6])
+
+local function apply()
+  sweep(tonumber(ARGV[2]), 1)
+  for _, row in ipairs(rows) do
+    local field, seenAtText, record = row[1], row[2], row[3]
+    local seenAt = tonumber(seenAtText)
+    local old = redis.call('ZSCORE', expiry, field)
+    if not old or tonumber(old) <= seenAt then
+      local key = sessionsKey(field)
+      local oldRecord = redis.call('HGET', key, field)
+      if (oldRecord ~= false) ~= (old ~= false) then damaged = 'a session without its record, or a record without its session' end
+      if oldRecord ~= record then
+        if oldRecord then count(oldRecord, -1) end
+        if redis.call('HSET', key, field, record) == 1 and redis.call('HLEN', key) == 1 then created[key] = true end
+        count(record, 1)
+      end
+      redis.call('ZADD', expiry, seenAtText, field)
+    end
+  end
+end
+
+apply()
+if damaged then
+  wipe()
+  apply()
+end
+commit(ARGV[4])
+keepAlive(tonumber(ARGV[3]))
+return { 'ok', serverMs() }
+`;
+
+/** ARGV: bucket prefix, unused, key lifetime ms, tag, deadline, then session fields. Unknown fields are ignored. */
+export const REMOVE_SCRIPT = `${PRELUDE}
+if late(tonumber(ARGV[5])) then return { 'late' } end
+for i = 6, #ARGV do
+  local field = ARGV[i]
+  local key = sessionsKey(field)
+  local record = redis.call('HGET', key, field)
+  local removed = redis.call('ZREM', expiry, field)
+  if record then
+    count(record, -1)
+    redis.call('HDEL', key, field)
+  end
+  if (record ~= false) ~= (removed == 1) then damaged = 'a session without its record, or a record without its session' end
+end
+if damaged then wipe() else commit(ARGV[4]) end
+return { 'ok', serverMs() }
+`;
+
+/**
+ * ARGV: bucket prefix, sweep cutoff, tag for the sweep's changes, mode, then for mode "changes" the
+ * position read last: stream id, revision, tag. Sweeps first; while sessions are left to expire it
+ * answers { 'more' }. A shard found inconsistent is cleared and answers { 'again' }. Then:
+ * - "revision": { 'revision', "revision:tag" };
+ * - "changes": { 'changes', revision, total, flat per-version counts, "ip,delta,...", stream id,
+ *   revision, tag of the last entry read, 1 when nothing is left to read } or { 'stale' } when the
+ *   position is not in this shard's history (any more);
+ * - "snapshot": { 'snapshot', revision, total, flat per-version counts, "ip,count,...", stream id,
+ *   revision, tag of the position the counts are at }.
+ */
+export const READ_SCRIPT = `${PRELUDE}
+local more = sweep(tonumber(ARGV[2]), 2)
+if damaged then
+  wipe()
+  return { 'again' }
+end
+commit(ARGV[3])
+if more then return { 'more' } end
+
+local state = redis.call('HMGET', meta, 'revision', 'tag')
+local revision, tag = tonumber(state[1] or '0'), state[2] or ''
+local shardRevision = revision .. ':' .. tag
+local mode = ARGV[4]
+if mode == 'revision' then return { 'revision', shardRevision } end
+
+local total = redis.call('ZCARD', expiry)
+local versionCounts = redis.call('HGETALL', versions)
+local versionTotal = 0
+for i = 2, #versionCounts, 2 do versionTotal = versionTotal + tonumber(versionCounts[i]) end
+if versionTotal ~= total then
+  wipe()
+  return { 'again' }
+end
+
+local function fieldOf(entry, name)
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return nil
+end
+
+if mode == 'changes' then
+  local id, position = ARGV[5], tonumber(ARGV[6])
+  if position > 0 then
+    local own = redis.call('XRANGE', feed, id, id)
+    if #own ~= 1 or fieldOf(own[1], 't') ~= ARGV[7] or tonumber(fieldOf(own[1], 'r')) ~= position then
+      return { 'stale' }
+    end
+  end
+  local entries = redis.call('XRANGE', feed, '(' .. id, '+', 'COUNT', ${FEED_PAGE})
+  local parts = {}
+  local lastId, lastRevision, lastTag = id, position, ARGV[7]
+  for _, entry in ipairs(entries) do
+    local entryRevision = tonumber(fieldOf(entry, 'r'))
+    if entryRevision ~= lastRevision + 1 then return { 'stale' } end
+    local deltas = fieldOf(entry, 'd')
+    if deltas ~= '' then parts[#parts + 1] = deltas end
+    lastId, lastRevision, lastTag = entry[1], entryRevision, fieldOf(entry, 't')
+  end
+  local complete = #entries < ${FEED_PAGE}
+  if complete and lastRevision ~= revision then return { 'stale' } end
+  return { 'changes', shardRevision, total, versionCounts, table.concat(parts, ','), lastId, lastRevision, lastTag,
+    complete and 1 or 0 }
+end
+
+-- A snapshot: every per-IP count, at the shard's current revision.
+local parts = {}
+local ipTotal = 0
+for i = 0, ${IP_BUCKETS} - 1 do
+  local flat = redis.call('HGETALL', base .. 'i:' .. i)
+  for j = 1, #flat, 2 do
+    parts[#parts + 1] = flat[j]
+    parts[#parts + 1] = flat[j + 1]
+    ipTotal = ipTotal + tonumber(flat[j + 1])
+  end
+end
+if ipTotal ~= total then
+  wipe()
+  return { 'again' }
+end
+local id = '0-0'
+if revision > 0 then
+  local last = redis.call('XREVRANGE', feed, '+', '-', 'COUNT', 1)
+  if #last == 1 and tonumber(fieldOf(last[1], 'r')) == revision and fieldOf(last[1], 't') == tag then
+    id = last[1][1]
+  else
+    -- The feed lost its latest entry (its key was lost): anchor the current revision in it again,
+    -- so that readers continue from this snapshot rather than read one on every call.
+    id = redis.call('XADD', feed, '*', 'r', revision, 't', tag, 'd', '')
+  end
+end
+return { 'snapshot', shardRevision, total, versionCounts, table.concat(parts, ','), id, revision, tag }
+`;

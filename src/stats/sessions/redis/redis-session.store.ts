@@ -1,0 +1,306 @@
+import { randomBytes } from 'node:crypto';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
+import { StoreUnavailableError } from '../../errors/store-unavailable.error';
+import type { SessionAggregates, SessionStore, StoredSession } from '../session-store.interface';
+import { ChangeFeedReader, type FeedPosition, type ShardReply } from './change-feed.reader';
+import { RedisConnection } from './redis-connection';
+import { RedisLayout, sessionBucket, sessionField, type ShardKeys } from './redis-layout';
+import { READ_SCRIPT, REMOVE_SCRIPT, UPSERT_SCRIPT } from './redis-scripts';
+import { UpsertBatcher, UPSERT_CHUNK } from './upsert-batcher';
+
+export interface RedisSessionStoreOptions {
+  /** `redis://` or `rediss://` URL: the store opens its own connection and closes it on shutdown. */
+  url?: string;
+  /** An ioredis client or cluster of the host; the store never closes it. */
+  client?: Redis | Cluster;
+  /** Prefix of every key the store writes. */
+  keyPrefix: string;
+  /** Groups of keys the sessions are spread over, each in one hash slot of a cluster. */
+  shards: number;
+  /** Bound on each store call; beyond it the call fails with StoreUnavailableError (or, for a write, StoreOutcomeUnknownError). */
+  commandTimeoutMs: number;
+  ttlSeconds: number;
+}
+
+/** Keys outlive the newest session by this much, so an abandoned prefix leaves Redis on its own. */
+const KEY_GRACE_MS = 60_000;
+/** Ids per HMGET of `find`. */
+const FIND_CHUNK = 10_000;
+
+/** Command names defined on the client; namespaced because a host's client may be shared. */
+const COMMANDS = { read: 'statsSessionsReadV3', upsert: 'statsSessionsUpsertV3', remove: 'statsSessionsRemoveV3' } as const;
+
+type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Sessions shared by every instance through Redis, spread over shards (see {@link RedisLayout})
+ * so that a cluster's masters share the memory and the work. The dashboard's figures (per-IP and
+ * per-version counts, the revision) are kept up to date in Redis by Lua scripts, one shard per
+ * call, and each instance follows the shards' change feeds into its own copy of the counts
+ * ({@link ChangeFeedReader}). Expiry runs inside the same scripts, on whichever instance calls
+ * first: each session is expired once, atomically, without a central sweeper.
+ *
+ * Upserts of one turn of the event loop go together ({@link UpsertBatcher}). A write that Redis
+ * gets to only after its caller was told it failed (Redis hung, then resumed) changes nothing.
+ */
+export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
+  private readonly connection: RedisConnection;
+  private readonly layout: RedisLayout;
+  private readonly ttlMs: number;
+  private readonly timeoutMs: number;
+  private readonly batcher: UpsertBatcher;
+  private readonly reader: ChangeFeedReader;
+  /** Reads of the change feeds run one after the other: each continues where the last one stopped. */
+  private feedRead: Promise<unknown> = Promise.resolve();
+  /** Per shard: the Redis server's clock minus ours, at most (learnt from replies); null until known. */
+  private readonly clockOffsets: (number | null)[];
+  private revisionCheck: { running: Promise<string>; next: Promise<string> | null } | null = null;
+
+  constructor(options: RedisSessionStoreOptions) {
+    this.ttlMs = options.ttlSeconds * 1000;
+    this.timeoutMs = options.commandTimeoutMs;
+    this.layout = new RedisLayout(options.keyPrefix, options.shards);
+    this.clockOffsets = new Array<number | null>(options.shards).fill(null);
+    this.connection = new RedisConnection(options);
+    const client = this.connection.client;
+    client.defineCommand(COMMANDS.read, { numberOfKeys: 4, lua: READ_SCRIPT });
+    client.defineCommand(COMMANDS.upsert, { numberOfKeys: 4, lua: UPSERT_SCRIPT });
+    client.defineCommand(COMMANDS.remove, { numberOfKeys: 4, lua: REMOVE_SCRIPT });
+    this.batcher = new UpsertBatcher(
+      (shard, sessions, now) => this.sendUpserts(this.layout.shards[shard], sessions, now),
+      (session) => this.layout.shardOf(sessionField(session.id)).index,
+    );
+    this.reader = new ChangeFeedReader(options.shards, (shard, mode, position) =>
+      this.readShard(this.layout.shards[shard], mode, position),
+    );
+  }
+
+  /** Waits up to `commandTimeoutMs` for the connection, so the first requests after start-up find it open. */
+  connected(): Promise<void> {
+    return this.connection.connected();
+  }
+
+  upsert(sessions: readonly StoredSession[], now: number): Promise<void> {
+    const cutoff = now - this.ttlMs;
+    const active = sessions.filter((session) => session.seenAt > cutoff);
+    if (active.length === 0) return Promise.resolve();
+    return this.batcher.add(active, now);
+  }
+
+  async remove(ids: readonly string[], now = Date.now()): Promise<void> {
+    const byShard = new Map<ShardKeys, string[]>();
+    for (const id of ids) {
+      const field = sessionField(id);
+      const shard = this.layout.shardOf(field);
+      const fields = byShard.get(shard) ?? [];
+      fields.push(field);
+      byShard.set(shard, fields);
+    }
+    const remove = this.command(COMMANDS.remove);
+    await Promise.all(
+      [...byShard].map(async ([shard, fields]) => {
+        for (let start = 0; start < fields.length; start += UPSERT_CHUNK) {
+          await this.write(shard, (deadline) =>
+            remove(...shard.keys, shard.bucketBase, now - this.ttlMs, this.ttlMs + KEY_GRACE_MS, tag(), deadline, ...fields.slice(start, start + UPSERT_CHUNK)),
+          );
+        }
+      }),
+    );
+  }
+
+  /**
+   * The revisions of all shards, after expiring what is due. Calls made while a check is under way
+   * share the next one, which starts when that one ends: under load the store answers one check
+   * per round trip, however many requests ask, and each answer is as new as the request.
+   */
+  revision(now: number): Promise<string> {
+    if (!this.revisionCheck) {
+      const running = this.checkRevision(now);
+      this.revisionCheck = { running, next: null };
+      void running.catch(() => undefined).then(() => {
+        if (this.revisionCheck?.running === running && !this.revisionCheck.next) this.revisionCheck = null;
+      });
+      return running;
+    }
+    const check = this.revisionCheck;
+    if (!check.next) {
+      check.next = check.running
+        .catch(() => undefined)
+        .then(() => {
+          const next = this.checkRevision(now);
+          this.revisionCheck = { running: next, next: null };
+          void next.catch(() => undefined).then(() => {
+            if (this.revisionCheck?.running === next && !this.revisionCheck.next) this.revisionCheck = null;
+          });
+          return next;
+        });
+    }
+    return check.next;
+  }
+
+  aggregates(now: number): Promise<SessionAggregates> {
+    const read = this.feedRead.then(async () => {
+      this.readCutoff = now - this.ttlMs;
+      const figures = await this.reader.read();
+      return {
+        revision: figures.revision,
+        totalCount: figures.totalCount,
+        sessionsByIp: this.reader.sessionsByIp,
+        sessionsByVersion: figures.sessionsByVersion,
+        changePosition: this.reader.changes.position,
+      };
+    });
+    this.feedRead = read.catch(() => undefined);
+    return read;
+  }
+
+  /** Answered from this instance's copy of the counts, as of its latest read of the change feeds. */
+  changedIpsSince(position: number): ReadonlySet<string> | undefined {
+    return this.reader.changes.since(position);
+  }
+
+  async find(ids: readonly string[], now: number): Promise<Map<string, StoredSession>> {
+    const cutoff = now - this.ttlMs;
+    const found = new Map<string, StoredSession>();
+    const byShard = new Map<ShardKeys, { id: string; field: string }[]>();
+    for (const id of ids) {
+      const field = sessionField(id);
+      const shard = this.layout.shardOf(field);
+      const list = byShard.get(shard) ?? [];
+      list.push({ id, field });
+      byShard.set(shard, list);
+    }
+    const client = this.connection.client;
+    const findInShard = async (shard: ShardKeys, chunk: { id: string; field: string }[]) => {
+      const times = await this.connection.call(() => client.zmscore(shard.keys[1], ...chunk.map(({ field }) => field)), 'read');
+      const active = chunk.filter((_, index) => times[index] !== null && Number(times[index]) > cutoff);
+      const byBucket = new Map<string, { id: string; field: string; seenAt: number }[]>();
+      for (const entry of active) {
+        const key = `${shard.bucketBase}s:${sessionBucket(entry.field)}`;
+        const list = byBucket.get(key) ?? [];
+        list.push({ ...entry, seenAt: Number(times[chunk.indexOf(entry)]) });
+        byBucket.set(key, list);
+      }
+      await Promise.all(
+        [...byBucket].map(async ([key, entries]) => {
+          const records = await this.connection.call(() => client.hmget(key, ...entries.map(({ field }) => field)), 'read');
+          entries.forEach(({ id, seenAt }, index) => {
+            const record = records[index];
+            if (record === null) return;
+            const bar = record.indexOf('|');
+            found.set(id, { id, seenAt, ip: record.slice(0, bar), clientVersion: record.slice(bar + 1) });
+          });
+        }),
+      );
+    };
+    await Promise.all(
+      [...byShard].flatMap(([shard, list]) =>
+        Array.from({ length: Math.ceil(list.length / FIND_CHUNK) }, (_, n) => findInShard(shard, list.slice(n * FIND_CHUNK, (n + 1) * FIND_CHUNK))),
+      ),
+    );
+    return found;
+  }
+
+  async ping(): Promise<void> {
+    await this.connection.call(() => this.connection.client.ping(), 'read');
+  }
+
+  /** Sends the upserts still queued, then closes the own connection (a host's client stays open). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.batcher.settled();
+    await this.connection.close();
+  }
+
+  /** The cutoff of the read under way: sessions seen at or before it have expired. */
+  private readCutoff = 0;
+
+  private async checkRevision(now: number): Promise<string> {
+    const read = this.command(COMMANDS.read);
+    const deadline = Date.now() + this.timeoutMs;
+    const revisions = await Promise.all(
+      this.layout.shards.map(async (shard) => {
+        for (;;) {
+          const reply = (await this.connection.call(
+            () => read(...shard.keys, shard.bucketBase, now - this.ttlMs, tag(), 'revision'),
+            'read',
+            deadline,
+          )) as [string, string?];
+          if (reply[0] === 'revision') return reply[1]!;
+        }
+      }),
+    );
+    return revisions.join(',');
+  }
+
+  private async readShard(shard: ShardKeys, mode: 'changes' | 'snapshot', position?: FeedPosition): Promise<ShardReply> {
+    // Pages come as Buffers: the IPs are parsed in slices, never as one multi-megabyte string.
+    const read = this.command(`${COMMANDS.read}Buffer`);
+    const deadline = Date.now() + this.timeoutMs;
+    const where = position ? [position.id, position.revision, position.tag] : [];
+    for (;;) {
+      const reply = (await this.connection.call(
+        () => read(...shard.keys, shard.bucketBase, this.readCutoff, tag(), mode, ...where),
+        'read',
+        deadline,
+      )) as Buffer[] & (number | Buffer | Buffer[])[];
+      const kind = String(reply[0]);
+      if (kind === 'more') continue; // sessions came due meanwhile: the call swept a share of them
+      if (kind === 'again' || kind === 'stale') return { kind: 'stale' };
+      const [, revision, total, versions, counts, id, revisionAt, tagAt, complete] = reply as unknown as [
+        Buffer, Buffer, number, Buffer[], Buffer, Buffer, number, Buffer, number?,
+      ];
+      const common = {
+        revision: String(revision),
+        total,
+        versions: versions.map(String),
+        counts,
+        position: { id: String(id), revision: revisionAt, tag: String(tagAt) },
+      };
+      return kind === 'changes' ? { kind, ...common, complete: complete === 1 } : { kind: 'snapshot', ...common };
+    }
+  }
+
+  private async sendUpserts(shard: ShardKeys, sessions: StoredSession[], now: number): Promise<void> {
+    const rows = sessions.map((session) => [sessionField(session.id), String(session.seenAt), `${session.ip}|${wellFormed(session.clientVersion)}`]);
+    const upsert = this.command(COMMANDS.upsert);
+    const json = JSON.stringify(rows);
+    await this.write(shard, (deadline) =>
+      upsert(...shard.keys, shard.bucketBase, now - this.ttlMs, this.ttlMs + KEY_GRACE_MS, tag(), deadline, json),
+    );
+  }
+
+  /**
+   * A write to one shard, bounded by the command timeout. The script is told the deadline in the
+   * server's time (our clock plus the offset learnt, which errs early), so that Redis, should it
+   * get to the call later, drops it: the caller was told it failed.
+   */
+  private async write(shard: ShardKeys, send: (serverDeadline: number) => Promise<unknown>): Promise<void> {
+    const deadline = Date.now() + this.timeoutMs;
+    const offset = this.clockOffsets[shard.index];
+    const serverDeadline = offset === null ? 0 : deadline + offset;
+    const reply = (await this.connection.call(() => send(serverDeadline), 'write', deadline)) as [string, number?];
+    if (reply[0] === 'late') throw new StoreUnavailableError(new Error('Redis reached the call after its deadline and dropped it'));
+    // The reply left the server before it arrived here: this offset is at most the true one.
+    this.clockOffsets[shard.index] = Number(reply[1]) - Date.now();
+  }
+
+  private command(name: string): ScriptCommand {
+    const client = this.connection.client;
+    return (client as unknown as Record<string, ScriptCommand>)[name].bind(client);
+  }
+}
+
+/** A tag naming one change: readers recognise the history they followed by it. */
+function tag(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/**
+ * The text as Redis stores it: a lone UTF-16 surrogate, which has no UTF-8 form, becomes U+FFFD,
+ * as it does in any other argument; Lua's JSON decoder would refuse it.
+ */
+function wellFormed(text: string): string {
+  const checked = text as unknown as { isWellFormed(): boolean; toWellFormed(): string };
+  return checked.isWellFormed() ? text : checked.toWellFormed();
+}
