@@ -11,7 +11,6 @@ import {
   type INestApplication,
 } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
@@ -24,6 +23,7 @@ import {
   StatsConfigurationError,
   StatsModule,
 } from '../src/stats';
+import { startHttpApp, type HttpAppOptions } from './support/http-platform';
 import { DASHBOARD, DEFAULT_OPTIONS } from './support/stats-app';
 import { bearer, TEST_SECRET } from './support/tokens';
 
@@ -80,11 +80,9 @@ describe('StatsModule in a host application', () => {
     await app?.close();
   });
 
-  async function boot(module: unknown, configure?: (app: NestExpressApplication) => void) {
+  async function boot(module: unknown, options: HttpAppOptions = {}) {
     const moduleRef = await Test.createTestingModule({ imports: [module as never] }).compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-    configure?.(app as NestExpressApplication);
-    await app.init();
+    app = await startHttpApp(moduleRef, { logger: false, ...options });
     return app;
   }
 
@@ -101,7 +99,7 @@ describe('StatsModule in a host application', () => {
   });
 
   it("records sessions from the host's authenticated traffic: id claim, client IP through trust proxy, version header", async () => {
-    await boot(HostModule, (express) => express.set('trust proxy', 1));
+    await boot(HostModule, { trustProxy: 1 });
     const server = app.getHttpServer();
     await request(server)
       .get('/api/ping')
