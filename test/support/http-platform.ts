@@ -52,3 +52,35 @@ export async function startHttpApp(
   if (HTTP_PLATFORM === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   return app;
 }
+
+/**
+ * What hosts commonly add around every response, each the way its platform does it: a header
+ * (Express middleware on the response; a Fastify onRequest hook on the reply) and a hook that sees
+ * each finished response (for access logs or metrics: `finish` on Express, onResponse on Fastify).
+ * Call from `configure` of {@link startHttpApp}: Fastify takes hooks only before it starts.
+ */
+export function addHostHooks(
+  app: INestApplication,
+  header: { name: string; value: string },
+  onResponse: (status: number, path: string) => void,
+): void {
+  if (HTTP_PLATFORM === 'fastify') {
+    const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
+    fastify.addHook('onRequest', (_request, reply, done) => {
+      reply.header(header.name, header.value);
+      done();
+    });
+    fastify.addHook('onResponse', (request, reply, done) => {
+      onResponse(reply.statusCode, request.url);
+      done();
+    });
+    return;
+  }
+  (app as NestExpressApplication).use(
+    (request: { originalUrl: string }, response: import('node:http').ServerResponse, next: () => void) => {
+      response.setHeader(header.name, header.value);
+      response.on('finish', () => onResponse(response.statusCode, request.originalUrl));
+      next();
+    },
+  );
+}

@@ -91,6 +91,7 @@ describe('StatsExceptionFilter', () => {
     expect(written.body).toBe(JSON.stringify({ id, message }));
     expect(written.headers).toEqual({
       'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(written.body!)),
       'cache-control': 'no-store',
       ...headers,
     });

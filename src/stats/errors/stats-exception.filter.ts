@@ -42,12 +42,15 @@ export class StatsExceptionFilter implements ExceptionFilter {
       platform.abort(response);
       return;
     }
-    platform.send(
-      response,
-      error.getStatus(),
-      { ...error.headers, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
-      JSON.stringify(error.body),
-    );
+    const body = JSON.stringify(error.body);
+    // Content-Length given, not left to the platform: Node leaves it out of Express's answer to HEAD.
+    const headers = {
+      ...error.headers,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      'Cache-Control': 'no-store',
+    };
+    platform.send(response, error.getStatus(), headers, body);
   }
 
   private warnThrottled(id: string, line: string): void {
