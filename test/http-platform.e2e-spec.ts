@@ -152,9 +152,12 @@ describe(`The route on ${HTTP_PLATFORM}`, () => {
       return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
     };
 
-    beforeEach(async () => {
-      app = await createStatsApp();
-      const sessions = app.get(SessionsService);
+    // One app for both cases, as populating it takes most of their time.
+    let big: INestApplication;
+
+    beforeAll(async () => {
+      big = await createStatsApp();
+      const sessions = big.get(SessionsService);
       const count = 150_000; // about 2.3 MB of JSON, more than one turn may send
       for (let start = 0; start < count; start += 10_000) {
         await sessions.touchMany(
@@ -163,8 +166,10 @@ describe(`The route on ${HTTP_PLATFORM}`, () => {
       }
     }, 30_000);
 
+    afterAll(() => big?.close());
+
     it('sends it intact from the cached parts, uncopied, paced over turns of the event loop', async () => {
-      const { parts, length } = await app!.get(DashboardService).getDashboardBody();
+      const { parts, length } = await big.get(DashboardService).getDashboardBody();
       expect(length).toBeGreaterThan(BYTES_PER_TURN);
       const expected = Buffer.concat(parts, length);
 
@@ -191,7 +196,7 @@ describe(`The route on ${HTTP_PLATFORM}`, () => {
         return (end as any).apply(this, args);
       });
 
-      const server = app!.getHttpServer();
+      const server = big.getHttpServer();
       const get = () => request(server).get(DASHBOARD).set('Authorization', bearer()).buffer(true).parse(binary);
       const responses = await Promise.all([get(), get(), get()]);
       ticking = false;
@@ -217,14 +222,14 @@ describe(`The route on ${HTTP_PLATFORM}`, () => {
     });
 
     it('answers HEAD with its length and writes none of it', async () => {
-      const { length } = await app!.get(DashboardService).getDashboardBody();
+      const { length } = await big.get(DashboardService).getDashboardBody();
       const written: number[] = [];
       const write = ServerResponse.prototype.write;
       jest.spyOn(ServerResponse.prototype, 'write').mockImplementation(function (this: ServerResponse, ...args: any[]) {
         if (Buffer.isBuffer(args[0])) written.push(args[0].length);
         return (write as any).apply(this, args);
       });
-      const head = await request(app!.getHttpServer()).head(DASHBOARD).set('Authorization', bearer()).expect(200);
+      const head = await request(big.getHttpServer()).head(DASHBOARD).set('Authorization', bearer()).expect(200);
       expect(head.headers['content-length']).toBe(String(length));
       expect(written).toEqual([]);
     });
