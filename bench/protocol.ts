@@ -2,8 +2,12 @@
 
 export type StoreKind = 'memory' | 'redis';
 
+/** The host's HTTP platform: Nest's Express or Fastify adapter. */
+export type PlatformKind = 'express' | 'fastify';
+
 /** What the orchestrator hands the server process, as JSON in BENCH_SERVER_CONFIG. */
 export interface ServerConfig {
+  platform: PlatformKind;
   store: StoreKind;
   sessions: number;
   seed: number;

@@ -6,6 +6,7 @@
  *
  * Options: --sizes 1000,100000  --redis-sizes 1000  --duration 10  --connections 32  --fresh 7
  *          --touch-ms 2000  --profile (CPU profiles of the server processes)  --json results.json
+ *          --platform express (default) | fastify | express,fastify (each scenario on each, compared)
  *
  * Every process is separate: this orchestrator (HTTP client and autocannon), the Nest server
  * (server.ts) and the plain node:http ceiling (ceiling-server.ts). Traffic stays on 127.0.0.1.
@@ -17,7 +18,16 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { sign } from 'jsonwebtoken';
-import type { FromServer, PhaseFigures, ServerConfig, ServerStats, StoreKind, ToServer, TouchBenchResult } from './protocol';
+import type {
+  FromServer,
+  PhaseFigures,
+  PlatformKind,
+  ServerConfig,
+  ServerStats,
+  StoreKind,
+  ToServer,
+  TouchBenchResult,
+} from './protocol';
 
 const autocannon: (
   options: Record<string, unknown>,
@@ -47,6 +57,7 @@ const TTL_SECONDS = 3600;
 const TARGET_PHASES = ['population', 'cold', 'fresh', 'load'];
 
 interface Options {
+  platforms: PlatformKind[];
   sizes: number[];
   redisSizes: number[];
   duration: number;
@@ -62,6 +73,7 @@ function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const options: Options = quick
     ? {
+        platforms: ['express'],
         sizes: [1_000, 100_000],
         redisSizes: [10_000],
         duration: 2,
@@ -72,6 +84,7 @@ function parseOptions(argv: string[]): Options {
         quick,
       }
     : {
+        platforms: ['express'],
         sizes: [1_000, 100_000, 1_000_000],
         redisSizes: [1_000, 100_000, 1_000_000],
         duration: 10,
@@ -83,6 +96,7 @@ function parseOptions(argv: string[]): Options {
       };
   const list = (value: string) => value.split(',').filter(Boolean).map((n) => Math.round(Number(n)));
   const valued: Record<string, (value: string) => void> = {
+    '--platform': (value) => (options.platforms = platforms(value)),
     '--sizes': (value) => (options.sizes = list(value)),
     '--redis-sizes': (value) => (options.redisSizes = list(value)),
     '--duration': (value) => (options.duration = Number(value)),
@@ -100,6 +114,13 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
+function platforms(value: string): PlatformKind[] {
+  const names = [...new Set(value.split(',').filter(Boolean))];
+  const unknown = names.filter((name) => name !== 'express' && name !== 'fastify');
+  if (names.length === 0 || unknown.length > 0) throw new Error(`--platform takes express, fastify or both, not "${value}"`);
+  return names as PlatformKind[];
+}
+
 interface LoadFigures {
   rps: number;
   p50: number;
@@ -115,6 +136,7 @@ interface LoadFigures {
 }
 
 interface Scenario {
+  platform: PlatformKind;
   store: StoreKind;
   sessions: number;
   storeClass: string;
@@ -143,6 +165,7 @@ interface Scenario {
 
 /** A scenario that could not be measured, and why. */
 interface Failure {
+  platform: PlatformKind;
   store: StoreKind;
   sessions: number;
   reason: string;
@@ -459,6 +482,7 @@ async function deleteKeysUnder(prefix: string): Promise<number> {
 // ---------------------------------------------------------------- one scenario
 
 async function runScenario(
+  platform: PlatformKind,
   store: StoreKind,
   sessions: number,
   options: Options,
@@ -467,12 +491,13 @@ async function runScenario(
   profileDir: string | undefined,
 ): Promise<Scenario | { unavailable: string } | { failed: string }> {
   const config: ServerConfig = {
+    platform,
     store,
     sessions,
     seed: 20_260_101,
     secret: SECRET,
     ttlSeconds: TTL_SECONDS,
-    ...(store === 'redis' ? { redis: { url: REDIS_URL, keyPrefix: `${redisPrefix}${sessions}:` } } : {}),
+    ...(store === 'redis' ? { redis: { url: REDIS_URL, keyPrefix: `${redisPrefix}${platform}:${sessions}:` } } : {}),
   };
   const execArgv = ['--max-old-space-size=4096'];
   const env: Record<string, string> = { BENCH_SERVER_CONFIG: JSON.stringify(config) };
@@ -480,7 +505,7 @@ async function runScenario(
   const loadAtStart = loadavg()[0];
   const server = new Child(forkTs('server.ts', env, execArgv), 'server');
   try {
-    log(`${store} ${fmtCount(sessions)}: starting the server and populating`);
+    log(`${platform} ${store} ${fmtCount(sessions)}: starting the server and populating`);
     const ready = await server.next<FromServer>(600_000);
     if (ready.type === 'unavailable') return { unavailable: ready.reason };
     if (ready.type !== 'ready') throw new Error(`server: expected ready, got ${ready.type}`);
@@ -557,6 +582,7 @@ async function runScenario(
     const end = (await server.ask({ type: 'stats' }, 'stats')).stats;
 
     return {
+      platform,
       store,
       sessions,
       storeClass: ready.storeClass,
@@ -709,6 +735,39 @@ function targets(results: Scenario[], failures: Failure[], redisNote: string | n
   return list;
 }
 
+/** Fastify against Express at 100k in memory, when both ran: within 20 % in throughput and p99. */
+function platformTargets(platforms: PlatformKind[], results: Scenario[], failures: Failure[]): Target[] {
+  if (!platforms.includes('express') || !platforms.includes('fastify')) return [];
+  const find = (platform: PlatformKind) =>
+    results.find((r) => r.platform === platform && r.store === 'memory' && r.sessions === 100_000);
+  const express = find('express');
+  const fastify = find('fastify');
+  if (!express || !fastify) {
+    const failed = failures.find((f) => f.store === 'memory' && f.sessions === 100_000);
+    const figure = failed ? `failed on ${failed.platform}: ${failed.reason}` : 'not run (needs --sizes with 100000)';
+    return [{ name: '100k memory: Fastify vs Express', goal: 'within 20 %', figure, pass: failed ? false : null }];
+  }
+  const perCpu = (r: Scenario) => r.ours.perServerCpuSecond;
+  return [
+    {
+      name: '100k memory: Fastify GET/s vs Express',
+      goal: '>= 80 %',
+      figure: `${fmtPct(fastify.ours.rps / express.ours.rps)} (${fmtCount(fastify.ours.rps)} vs ${fmtCount(express.ours.rps)}/s)`,
+      pass: fastify.ours.rps >= 0.8 * express.ours.rps,
+      cpuBasis:
+        perCpu(express) && perCpu(fastify)
+          ? `${fmtPct(perCpu(fastify)! / perCpu(express)!)} (${fmtCount(perCpu(fastify)!)} vs ${fmtCount(perCpu(express)!)} per CPU s)`
+          : undefined,
+    },
+    {
+      name: '100k memory: Fastify p99 vs Express p99',
+      goal: '<= 1.2 x',
+      figure: `${(fastify.ours.p99 / express.ours.p99).toFixed(2)} x (${fastify.ours.p99} vs ${express.ours.p99} ms)`,
+      pass: fastify.ours.p99 <= 1.2 * express.ours.p99,
+    },
+  ];
+}
+
 function perCpuRatio(r: Scenario): string | undefined {
   const ours = r.ours.perServerCpuSecond;
   const ceiling = r.ceiling.perServerCpuSecond;
@@ -730,6 +789,7 @@ function maxBlock(
 
 function printResults(results: Scenario[]): void {
   const header = [
+    'platform',
     'store',
     'sessions',
     'IPs',
@@ -760,6 +820,7 @@ function printResults(results: Scenario[]): void {
     const cpuBlock = (phase: string) => (phases[phase] ? phases[phase].maxCpuBlockMs.toFixed(0) : '-');
     const gc = Math.max(...TARGET_PHASES.map((phase) => phases[phase]?.maxGcMs ?? 0));
     return [
+      r.platform,
       r.store,
       fmtCount(r.sessions),
       fmtCount(r.distinctIps),
@@ -865,32 +926,37 @@ async function main(): Promise<void> {
   });
 
   const failures: Failure[] = [];
-  const record = (store: StoreKind, sessions: number, result: Scenario | { failed: string }) => {
+  const record = (platform: PlatformKind, store: StoreKind, sessions: number, result: Scenario | { failed: string }) => {
     if ('failed' in result) {
-      failures.push({ store, sessions, reason: result.failed });
-      log(`  ${store} ${fmtCount(sessions)} failed: ${result.failed}`);
+      failures.push({ platform, store, sessions, reason: result.failed });
+      log(`  ${platform} ${store} ${fmtCount(sessions)} failed: ${result.failed}`);
     } else {
       results.push(result);
     }
   };
+  // The platforms take turns at each size, so that their figures are measured close together.
   for (const sessions of options.sizes) {
-    const result = await runScenario('memory', sessions, options, authorization, redisPrefix, profileDir);
-    if ('unavailable' in result) throw new Error(result.unavailable);
-    record('memory', sessions, result);
+    for (const platform of options.platforms) {
+      const result = await runScenario(platform, 'memory', sessions, options, authorization, redisPrefix, profileDir);
+      if ('unavailable' in result) throw new Error(result.unavailable);
+      record(platform, 'memory', sessions, result);
+    }
   }
 
   let redisNote = options.redisSizes.length ? await redisProblem() : null;
   const redisUsed = options.redisSizes.length > 0 && redisNote === null;
   if (redisNote) log(`Redis skipped: ${redisNote}`);
   try {
-    for (const sessions of redisNote ? [] : options.redisSizes) {
-      const result = await runScenario('redis', sessions, options, authorization, redisPrefix, profileDir);
-      if ('unavailable' in result) {
-        redisNote = result.unavailable;
-        log(`Redis skipped: ${redisNote}`);
-        break;
+    scenarios: for (const sessions of redisNote ? [] : options.redisSizes) {
+      for (const platform of options.platforms) {
+        const result = await runScenario(platform, 'redis', sessions, options, authorization, redisPrefix, profileDir);
+        if ('unavailable' in result) {
+          redisNote = result.unavailable;
+          log(`Redis skipped: ${redisNote}`);
+          break scenarios;
+        }
+        record(platform, 'redis', sessions, result);
       }
-      record('redis', sessions, result);
     }
   } finally {
     if (redisUsed) {
@@ -902,7 +968,7 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - startedAt) / 1000;
   console.log('');
   console.log(
-    `Results (${options.quick ? 'quick' : 'full'} run, ${seconds.toFixed(0)} s; ` +
+    `Results (${options.quick ? 'quick' : 'full'} run on ${options.platforms.join(' and ')}, ${seconds.toFixed(0)} s; ` +
       `GET load: ${options.connections} connections x ${options.duration} s, ` +
       `fresh GET = median of ${options.fresh})`,
   );
@@ -910,10 +976,11 @@ async function main(): Promise<void> {
   printResults(results);
   console.log('');
   for (const r of results) {
-    for (const problem of r.problems) console.log(`${r.store} ${fmtCount(r.sessions)}: ${problem}`);
-    if (r.staleFresh) console.log(`${r.store} ${fmtCount(r.sessions)}: ${r.staleFresh} fresh GET(s) did not count the new session`);
+    const name = `${r.platform} ${r.store} ${fmtCount(r.sessions)}`;
+    for (const problem of r.problems) console.log(`${name}: ${problem}`);
+    if (r.staleFresh) console.log(`${name}: ${r.staleFresh} fresh GET(s) did not count the new session`);
   }
-  for (const f of failures) console.log(`${f.store} ${fmtCount(f.sessions)}: FAILED, ${f.reason}`);
+  for (const f of failures) console.log(`${f.platform} ${f.store} ${fmtCount(f.sessions)}: FAILED, ${f.reason}`);
   const continents = [...results].sort((a, b) => b.sessions - a.sessions)[0]?.continents;
   if (continents) console.log(`IPs per continent (largest run): ${JSON.stringify(continents)}`);
   if (redisNote) console.log(`Redis: skipped, ${redisNote}`);
@@ -926,7 +993,15 @@ async function main(): Promise<void> {
   }
   if (profileDir) console.log('Note: the server processes were profiled, which slows them; these figures are not for the targets.');
   console.log('');
-  const list = targets(results, failures, redisNote);
+  const list = options.platforms.flatMap((platform) => {
+    const own = targets(
+      results.filter((r) => r.platform === platform),
+      failures.filter((f) => f.platform === platform),
+      redisNote,
+    );
+    return options.platforms.length > 1 ? own.map((t) => ({ ...t, name: `${platform}: ${t.name}` })) : own;
+  });
+  list.push(...platformTargets(options.platforms, results, failures));
   printTargets(list);
   if (profileDir) {
     console.log(`\nCPU profiles of the server processes: ${profileDir}`);

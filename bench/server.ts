@@ -1,6 +1,6 @@
 /**
- * Server process of the benchmark: a Nest app with only the StatsModule, populated with N sessions,
- * listening on 127.0.0.1. The orchestrator (run.ts) drives it over IPC.
+ * Server process of the benchmark: a Nest app with only the StatsModule, on Express or Fastify,
+ * populated with N sessions, listening on 127.0.0.1. The orchestrator (run.ts) drives it over IPC.
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -12,6 +12,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import {
   MemorySessionStore,
   SESSION_STORE,
@@ -82,7 +84,7 @@ class PhaseProfiler {
 }
 
 const profiler = process.env.BENCH_PROFILE_DIR
-  ? new PhaseProfiler(process.env.BENCH_PROFILE_DIR, `${config.store}-${config.sessions}`)
+  ? new PhaseProfiler(process.env.BENCH_PROFILE_DIR, `${config.platform}-${config.store}-${config.sessions}`)
   : null;
 let profiling: Promise<void> = Promise.resolve();
 
@@ -162,7 +164,8 @@ async function main(): Promise<void> {
   const { ips, continents } = sampleIps(ipsFor(config.sessions), config.seed);
   const loop = new LoopWatch();
 
-  const app = await NestFactory.create(BenchAppModule, { logger: false });
+  const adapter = config.platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+  const app = await NestFactory.create(BenchAppModule, adapter, { logger: false });
   await app.init();
   const store = app.get<SessionStore>(SESSION_STORE);
   const storeClass = store.constructor?.name ?? 'unknown';

@@ -71,6 +71,16 @@ describe('Accept negotiation on GET /stats/active-sessions/dashboard', () => {
       expect(logger.text()).toContain(`Accept ${JSON.stringify(accept)} admits none of application/json, ${VENDOR}`);
     });
 
+    it('logs the path of the refused request without its query string', async () => {
+      const response = await request(app.getHttpServer())
+        .get(`${DASHBOARD}?session=secret-42`)
+        .set('Authorization', bearer())
+        .set('Accept', 'text/html');
+      expectRefusal(response, 406, NOT_ACCEPTABLE);
+      expect(logger.text()).toContain('warn Refused GET /stats/active-sessions/dashboard: Accept "text/html"');
+      expect(logger.text()).not.toContain('secret-42');
+    });
+
     it('answers 406 to an 8 kB Accept header quickly', async () => {
       const started = Date.now();
       const response = await get(`${'text/x;a=b;'.repeat(400)}, ${'x/y,'.repeat(1000)}`);

@@ -11,7 +11,7 @@ import {
   type INestApplication,
 } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
@@ -23,7 +23,9 @@ import {
   SessionTrackingInterceptor,
   StatsConfigurationError,
   StatsModule,
+  UnsupportedPlatformError,
 } from '../src/stats';
+import { startHttpApp, type HttpAppOptions } from './support/http-platform';
 import { DASHBOARD, DEFAULT_OPTIONS } from './support/stats-app';
 import { bearer, TEST_SECRET } from './support/tokens';
 
@@ -80,11 +82,9 @@ describe('StatsModule in a host application', () => {
     await app?.close();
   });
 
-  async function boot(module: unknown, configure?: (app: NestExpressApplication) => void) {
+  async function boot(module: unknown, options: HttpAppOptions = {}) {
     const moduleRef = await Test.createTestingModule({ imports: [module as never] }).compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-    configure?.(app as NestExpressApplication);
-    await app.init();
+    app = await startHttpApp(moduleRef, { logger: false, ...options });
     return app;
   }
 
@@ -101,7 +101,7 @@ describe('StatsModule in a host application', () => {
   });
 
   it("records sessions from the host's authenticated traffic: id claim, client IP through trust proxy, version header", async () => {
-    await boot(HostModule, (express) => express.set('trust proxy', 1));
+    await boot(HostModule, { trustProxy: 1 });
     const server = app.getHttpServer();
     await request(server)
       .get('/api/ping')
@@ -173,5 +173,33 @@ describe('StatsModule in a host application', () => {
     await expect(
       Test.createTestingModule({ imports: [StatsModule.forRoot(options as never)] }).compile(),
     ).rejects.toThrow(`StatsModule option "${option}"`);
+  });
+
+  it('refuses to start on an HTTP platform its route cannot answer on, naming the platform', async () => {
+    /** Stands for the adapter of a third platform. */
+    class KoaLikeAdapter extends ExpressAdapter {
+      override getType(): string {
+        return 'koa';
+      }
+    }
+    const moduleRef = await Test.createTestingModule({ imports: [StatsModule.forRoot(DEFAULT_OPTIONS)] }).compile();
+    app = moduleRef.createNestApplication(new KoaLikeAdapter(), { logger: false });
+    const starting = app.init();
+    await expect(starting).rejects.toThrow(UnsupportedPlatformError);
+    await expect(starting).rejects.toThrow(
+      'StatsModule does not support the HTTP platform "koa" (KoaLikeAdapter): ' +
+        'it serves its route on Express (@nestjs/platform-express) or Fastify (@nestjs/platform-fastify)',
+    );
+  });
+
+  it('starts without HTTP at all, in a standalone application context, for hosts that only report sessions', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [StatsModule.forRoot(DEFAULT_OPTIONS)] }).compile();
+    const context = await moduleRef.init();
+    try {
+      await context.get(SessionsService).touch({ id: 'worker-1', ip: '8.8.8.8', clientVersion: '6.0.0' });
+      expect((await context.get(DashboardService).getDashboard()).totalCount).toBe(1);
+    } finally {
+      await context.close();
+    }
   });
 });

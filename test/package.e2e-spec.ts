@@ -15,6 +15,8 @@ import {
   temporaryFolder,
   typeCheck,
   typedHost,
+  type HostPlatform,
+  type HostSpec,
   type PackResult,
   type RunningHost,
 } from './support/package-host';
@@ -22,16 +24,32 @@ import { tokenFor } from './support/tokens';
 
 /**
  * The packed library in fresh Nest applications outside the repository, one per Nest major the
- * peer ranges claim: Nest 11 (CommonJS host, no @nestjs/swagger) and Nest 12 (ES module host,
- * with @nestjs/swagger). Each installs the tarball from npm pack and is called over HTTP.
+ * peer ranges claim: Nest 11 (CommonJS host on Express, no @nestjs/swagger) and Nest 12 (ES module
+ * hosts on Express and on Fastify, with @nestjs/swagger). Each installs the tarball from npm pack
+ * and is called over HTTP.
  */
 jest.setTimeout(240_000);
 
 const DASHBOARD = '/stats/active-sessions/dashboard';
 
-const HOSTS = [
-  { nestMajor: 11 as const, swagger: false, file: 'host.cjs', source: commonJsHost, typed: 'typed-host.ts' },
-  { nestMajor: 12 as const, swagger: true, file: 'host.mjs', source: esmHost, typed: 'typed-host.mts' },
+/** One application folder per Nest major; the Nest 12 one has both HTTP platforms. */
+const INSTALLS: Array<Omit<HostSpec, 'packageName' | 'tarball'>> = [
+  { nestMajor: 11, swagger: false, platforms: ['express'] },
+  { nestMajor: 12, swagger: true, platforms: ['express', 'fastify'] },
+];
+
+/** The hosts, started one after the other; `typed` type-checks a TypeScript host once per folder. */
+const HOSTS: Array<{
+  nestMajor: 11 | 12;
+  swagger: boolean;
+  platform: HostPlatform;
+  file: string;
+  source: (packageName: string) => string;
+  typed?: string;
+}> = [
+  { nestMajor: 11, swagger: false, platform: 'express', file: 'host.cjs', source: commonJsHost, typed: 'typed-host.ts' },
+  { nestMajor: 12, swagger: true, platform: 'express', file: 'host.mjs', source: (name) => esmHost(name), typed: 'typed-host.mts' },
+  { nestMajor: 12, swagger: true, platform: 'fastify', file: 'fastify-host.mjs', source: (name) => esmHost(name, 'fastify') },
 ];
 
 const token = (roles: string[] = ['stats:read']) =>
@@ -45,9 +63,9 @@ describe('the npm package', () => {
   beforeAll(async () => {
     workDir = await temporaryFolder();
     pack = await packLibrary(join(workDir, 'pack'));
-    // Both hosts install at once: most of the time goes to unpacking (geoip-lite's data above all).
+    // Both folders install at once: most of the time goes to unpacking (geoip-lite's data above all).
     await Promise.all(
-      HOSTS.map((spec) => installHost(hostDir(spec.nestMajor), { ...spec, packageName: pack.name, tarball: pack.tarball })),
+      INSTALLS.map((spec) => installHost(hostDir(spec.nestMajor), { ...spec, packageName: pack.name, tarball: pack.tarball })),
     );
   });
 
@@ -78,7 +96,7 @@ describe('the npm package', () => {
     });
   });
 
-  describe.each(HOSTS)('in a fresh Nest $nestMajor application (@nestjs/swagger installed: $swagger)', (spec) => {
+  describe.each(HOSTS)('in a fresh Nest $nestMajor application on $platform (@nestjs/swagger installed: $swagger)', (spec) => {
     let dir: string;
     let host: RunningHost;
 
@@ -97,6 +115,7 @@ describe('the npm package', () => {
     it(`installs Nest ${spec.nestMajor} once, the library's runtime dependencies beside it`, async () => {
       expect((await installedVersion(dir, '@nestjs/core')).split('.')[0]).toBe(String(spec.nestMajor));
       expect((await installedVersion(dir, '@nestjs/common')).split('.')[0]).toBe(String(spec.nestMajor));
+      expect((await installedVersion(dir, `@nestjs/platform-${spec.platform}`)).split('.')[0]).toBe(String(spec.nestMajor));
       const installed = join(dir, 'node_modules', pack.name);
       // Peer dependencies: the host's copy of Nest, never a second one inside the package.
       expect(existsSync(join(installed, 'node_modules', '@nestjs'))).toBe(false);
@@ -110,9 +129,12 @@ describe('the npm package', () => {
       expect(manifest.peerDependenciesMeta['@nestjs/swagger']).toEqual({ optional: true });
     });
 
-    it('type-checks a TypeScript host against its declarations (forRoot, forRootAsync, DTO types)', async () => {
-      await expect(typeCheck(dir, spec.typed, typedHost(pack.name))).resolves.toBeUndefined();
-    });
+    if (spec.typed) {
+      const typed = spec.typed;
+      it('type-checks a TypeScript host against its declarations (forRoot, forRootAsync, DTO types)', async () => {
+        await expect(typeCheck(dir, typed, typedHost(pack.name))).resolves.toBeUndefined();
+      });
+    }
 
     it('answers 401 without a token and 403 without the role, with the documented body', async () => {
       const anonymous = await get(DASHBOARD);
@@ -151,6 +173,18 @@ describe('the npm package', () => {
         versions: { [HOST_SESSION.clientVersion]: { supportStatus: 'full', sessionCount: 1 } },
       });
       expect(host.stderr()).toBe('');
+    });
+
+    it('answers HEAD with the headers of GET and no body', async () => {
+      const headers = { Accept: 'application/json', Authorization: `Bearer ${token()}` };
+      const get = await fetch(`${host.baseUrl}${DASHBOARD}`, { headers });
+      const getBody = await get.arrayBuffer();
+      const head = await fetch(`${host.baseUrl}${DASHBOARD}`, { method: 'HEAD', headers });
+      expect(head.status).toBe(200);
+      expect((await head.arrayBuffer()).byteLength).toBe(0);
+      expect(head.headers.get('content-length')).toBe(String(getBody.byteLength));
+      for (const name of ['content-type', 'cache-control', 'vary']) expect(head.headers.get(name)).toBe(get.headers.get(name));
+      expect(head.headers.get('vary')).toBe('Accept, Authorization');
     });
 
     if (spec.swagger) {

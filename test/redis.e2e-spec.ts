@@ -13,6 +13,7 @@ import {
 import { HealthController } from '../src/example/health.controller';
 import { deleteKeys, TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
 import { eventually } from './support/eventually';
+import { startHttpApp } from './support/http-platform';
 import { RedisProxy } from './support/redis-proxy';
 import { hasRedisServer, PrivateRedisServer } from './support/redis-server';
 import { DASHBOARD, DEFAULT_OPTIONS, RecordingLogger } from './support/stats-app';
@@ -33,9 +34,7 @@ async function createRedisApp(
     ],
     controllers: [HealthController],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger });
-  await app.init();
-  return app;
+  return startHttpApp(moduleRef, { logger });
 }
 
 const dashboard = (app: INestApplication) =>

@@ -7,6 +7,7 @@ import { DashboardController } from './dashboard/dashboard.controller';
 import { DashboardService } from './dashboard/dashboard.service';
 import { StatsExceptionFilter } from './errors/stats-exception.filter';
 import { GeoService } from './geo/geo.service';
+import { HttpPlatformHost } from './http/http-platform.host';
 import { StatsHealthIndicator } from './health/stats.health';
 import { createSessionStore } from './sessions/session-store.factory';
 import { SessionTrackingInterceptor } from './sessions/session-tracking.interceptor';
@@ -47,6 +48,7 @@ export class StatsModule {
         StatsAuthGuard,
         AcceptGuard,
         StatsExceptionFilter,
+        HttpPlatformHost, // refuses, at start-up, an HTTP platform the route cannot answer on
         SessionTrackingInterceptor,
         StatsHealthIndicator,
       ],

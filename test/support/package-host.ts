@@ -58,10 +58,14 @@ export async function packLibrary(destination: string): Promise<PackResult> {
   return { name: report.name, tarball: join(destination, report.filename), size: report.size, files: report.files };
 }
 
+export type HostPlatform = 'express' | 'fastify';
+
 export interface HostSpec {
   nestMajor: 11 | 12;
   /** Install @nestjs/swagger too; without it, the host proves the module runs without it. */
   swagger: boolean;
+  /** The Nest HTTP platforms to install, of the same major. */
+  platforms: readonly HostPlatform[];
   packageName: string;
   tarball: string;
 }
@@ -76,7 +80,7 @@ export async function installHost(dir: string, spec: HostSpec): Promise<void> {
   const dependencies: Record<string, string> = {
     '@nestjs/common': nest,
     '@nestjs/core': nest,
-    '@nestjs/platform-express': nest,
+    ...Object.fromEntries(spec.platforms.map((platform) => [`@nestjs/platform-${platform}`, nest])),
     '@nestjs/passport': nest,
     '@nestjs/terminus': nest,
     ...(spec.swagger ? { '@nestjs/swagger': nest } : {}),
@@ -140,22 +144,24 @@ main().catch((error) => {
 
 /**
  * Nest 12 host, an ES module: `import` of the (CommonJS) package, `forRootAsync`, with
- * @nestjs/swagger serving the document at /docs-json. Prints `READY <port>` once it listens.
+ * @nestjs/swagger serving the document at /docs-json, on Express or on Fastify (whose swagger UI
+ * would need @fastify/static: that host serves the document only). Prints `READY <port>` once it listens.
  */
-export function esmHost(packageName: string): string {
+export function esmHost(packageName: string, platform: HostPlatform = 'express'): string {
+  const fastify = platform === 'fastify';
   return `import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+${fastify ? "import { FastifyAdapter } from '@nestjs/platform-fastify';\n" : ''}import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { SessionsService, StatsModule } from ${JSON.stringify(packageName)};
 
 class AppModule {}
 Module({ imports: [StatsModule.forRootAsync({ useFactory: async () => (${OPTIONS}) })] })(AppModule);
 
-const app = await NestFactory.create(AppModule, { logger: ['error'] });
+const app = await NestFactory.create(AppModule, ${fastify ? 'new FastifyAdapter(), ' : ''}{ logger: ['error'] });
 app.enableShutdownHooks();
 const config = new DocumentBuilder().setTitle('Host').setVersion('1').addBearerAuth().build();
-SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config));
+SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config)${fastify ? ', { ui: false }' : ''});
 await app.get(SessionsService).touch(${JSON.stringify(HOST_SESSION)});
 await app.listen(0, '127.0.0.1');
 console.log('READY ' + app.getHttpServer().address().port);

@@ -1,6 +1,7 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { StatsModule, type StatsModuleOptions } from '../../src/stats';
+import { startHttpApp } from './http-platform';
 import { TEST_SECRET } from './tokens';
 
 export const DASHBOARD = '/stats/active-sessions/dashboard';
@@ -29,7 +30,7 @@ export class RecordingLogger implements LoggerService {
   }
 }
 
-/** A Nest app that imports only the StatsModule, as a host would. */
+/** A Nest app that imports only the StatsModule, as a host would, on the HTTP platform of this run. */
 export async function createStatsApp(
   overrides: Partial<StatsModuleOptions> = {},
   logger: LoggerService | false = false,
@@ -37,7 +38,5 @@ export async function createStatsApp(
   const moduleRef = await Test.createTestingModule({
     imports: [StatsModule.forRoot({ ...DEFAULT_OPTIONS, ...overrides })],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger });
-  await app.init();
-  return app;
+  return startHttpApp(moduleRef, { logger });
 }

@@ -1,11 +1,18 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
 import Negotiator from 'negotiator';
 import { NotAcceptableError } from '../errors/not-acceptable.error';
+import { HttpPlatformHost } from '../http/http-platform.host';
 import { STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
 
 const NEGOTIATED = Symbol('stats:negotiated-media-type');
+
+/** What the guard reads of a request, the same on Express and Fastify. */
+interface IncomingRequest {
+  method: string;
+  headers: IncomingHttpHeaders;
+}
 
 /** The body is always UTF-8, so an Accept that asks for `charset=utf-8` is satisfied. */
 const CHARSET = ';charset=utf-8';
@@ -21,17 +28,20 @@ export class AcceptGuard implements CanActivate {
   private readonly logger = new Logger('StatsModule');
   private readonly offered: string[];
 
-  constructor(@Inject(STATS_RESOLVED_OPTIONS) private readonly options: ResolvedStatsOptions) {
+  constructor(
+    @Inject(STATS_RESOLVED_OPTIONS) private readonly options: ResolvedStatsOptions,
+    private readonly http: HttpPlatformHost,
+  ) {
     this.offered = options.acceptedMediaTypes.map((type) => type + CHARSET);
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<Request & { [NEGOTIATED]?: string }>();
+    const request = context.switchToHttp().getRequest<IncomingRequest & { [NEGOTIATED]?: string }>();
     const mediaType = this.negotiate(request.headers.accept);
     if (!mediaType) {
       const accept = JSON.stringify(String(request.headers.accept)).slice(0, 200);
       this.logger.warn(
-        `Refused ${request.method} ${request.path}: Accept ${accept} admits none of ${this.options.acceptedMediaTypes.join(', ')}`,
+        `Refused ${request.method} ${this.http.platform.requestPath(request)}: Accept ${accept} admits none of ${this.options.acceptedMediaTypes.join(', ')}`,
       );
       throw new NotAcceptableError();
     }

@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
  * at once (on loopback it even runs the receiving side), so a megabyte costs a few milliseconds:
  * thirty-two polls of a 13 MB dashboard arriving together would stop the loop for a second.
  */
-const BYTES_PER_TURN = 2 * 1024 * 1024;
+export const BYTES_PER_TURN = 2 * 1024 * 1024;
 
 /** A body in consecutive parts, and its length in bytes. */
 export interface BodyParts {

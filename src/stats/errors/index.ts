@@ -9,3 +9,4 @@ export * from './key-set-unavailable.error';
 export * from './source-timeout.error';
 export * from './invalid-session.error';
 export * from './stats-configuration.error';
+export * from './unsupported-platform.error';

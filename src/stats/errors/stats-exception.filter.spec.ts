@@ -10,6 +10,8 @@ import {
   UnauthorizedException,
   type ArgumentsHost,
 } from '@nestjs/common';
+import type { HttpPlatformHost } from '../http/http-platform.host';
+import type { HttpPlatform } from '../http/http-platform.interface';
 import { InsufficientPermissionsError } from './insufficient-permissions.error';
 import { InternalError } from './internal.error';
 import { KeySetUnavailableError } from './key-set-unavailable.error';
@@ -19,35 +21,45 @@ import { StatsExceptionFilter } from './stats-exception.filter';
 import { StoreUnavailableError } from './store-unavailable.error';
 import { TokenError } from './token.error';
 
-/** What the filter wrote to a stand-in Express response. */
+/** What the filter had the host's platform send (the platforms themselves are proved end to end). */
 interface Written {
   status?: number;
   headers: Record<string, unknown>;
   body?: string;
-  destroyed: boolean;
+  aborted: boolean;
 }
 
-function filterResponse(exception: unknown, headersSent = false, filter = new StatsExceptionFilter()): Written {
-  const written: Written = { headers: {}, destroyed: false };
-  const response = {
-    headersSent,
-    status(code: number) {
-      written.status = code;
-      return this;
-    },
-    setHeader(name: string, value: unknown) {
-      written.headers[name.toLowerCase()] = value;
-    },
-    end(body: string) {
-      written.body = body;
-    },
-    destroy() {
-      written.destroyed = true;
-    },
-  };
+/** The response the filter is given, with what was done to it. */
+interface StandIn {
+  started: boolean;
+  written: Written;
+}
+
+const recordingPlatform: HttpPlatform = {
+  name: 'recording',
+  takeOver: () => {
+    throw new Error('the filter never takes a response over');
+  },
+  send(response, status, headers, body) {
+    const { written } = response as StandIn;
+    written.status = status;
+    for (const [name, value] of Object.entries(headers)) written.headers[name.toLowerCase()] = value;
+    written.body = body;
+  },
+  isStarted: (response) => (response as StandIn).started,
+  abort(response) {
+    (response as StandIn).written.aborted = true;
+  },
+  requestPath: () => '/',
+};
+
+const newFilter = () => new StatsExceptionFilter({ platform: recordingPlatform } as HttpPlatformHost);
+
+function filterResponse(exception: unknown, started = false, filter = newFilter()): Written {
+  const response: StandIn = { started, written: { headers: {}, aborted: false } };
   const host = { switchToHttp: () => ({ getResponse: () => response }) } as unknown as ArgumentsHost;
   filter.catch(exception, host);
-  return written;
+  return response.written;
 }
 
 describe('StatsExceptionFilter', () => {
@@ -79,6 +91,7 @@ describe('StatsExceptionFilter', () => {
     expect(written.body).toBe(JSON.stringify({ id, message }));
     expect(written.headers).toEqual({
       'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(written.body!)),
       'cache-control': 'no-store',
       ...headers,
     });
@@ -124,7 +137,7 @@ describe('StatsExceptionFilter', () => {
 
   it('logs the cause of a 503 as one warning per interval, without a stack, and never sends it', () => {
     const cause = new Error('redis 10.0.0.7:6379 timed out');
-    const filter = new StatsExceptionFilter();
+    const filter = newFilter();
     const written = filterResponse(new StoreUnavailableError(cause), false, filter);
     filterResponse(new StoreUnavailableError(cause), false, filter);
     expect(written.body).not.toContain('10.0.0.7');
@@ -142,7 +155,7 @@ describe('StatsExceptionFilter', () => {
 
   it('ends a response whose headers were already sent instead of writing a second one', () => {
     const written = filterResponse(new Error('failed while streaming'), true);
-    expect(written).toEqual({ headers: {}, destroyed: true });
+    expect(written).toEqual({ headers: {}, aborted: true });
     expect(logged[0]).toContain('failed while streaming');
   });
 });

@@ -1,5 +1,5 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { Response } from 'express';
+import { HttpPlatformHost } from '../http/http-platform.host';
 import { InsufficientPermissionsError } from './insufficient-permissions.error';
 import { InternalError } from './internal.error';
 import { NotAcceptableError } from './not-acceptable.error';
@@ -10,16 +10,19 @@ import { TokenError } from './token.error';
 const WARNING_INTERVAL_MS = 30_000;
 
 /**
- * Gives every error of the module's routes the documented body `{ id, message }` and nothing else.
- * Applied with @UseFilters on the module's controller only, never globally.
+ * Gives every error of the module's routes the documented body `{ id, message }` and nothing else,
+ * on whichever HTTP platform the host runs. Applied with @UseFilters on the module's controller
+ * only, never globally.
  */
 @Catch()
 export class StatsExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('StatsModule');
   private readonly lastWarnings = new Map<string, { at: number; suppressed: number }>();
 
+  constructor(private readonly http: HttpPlatformHost) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const response = host.switchToHttp().getResponse<object>();
     const error = toApiError(exception);
     const cause = error.cause ?? exception;
     if (error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE || error.getStatus() === HttpStatus.GATEWAY_TIMEOUT) {
@@ -34,16 +37,20 @@ export class StatsExceptionFilter implements ExceptionFilter {
       // An error of another source, answered with a generic message: its own goes to the log.
       this.logger.warn(`${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`);
     }
-    if (response.headersSent) {
-      response.destroy();
+    const platform = this.http.platform;
+    if (platform.isStarted(response)) {
+      platform.abort(response);
       return;
     }
     const body = JSON.stringify(error.body);
-    response.status(error.getStatus());
-    for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
-    response.setHeader('Content-Type', 'application/json; charset=utf-8');
-    response.setHeader('Cache-Control', 'no-store');
-    response.end(body);
+    // Content-Length given, not left to the platform: Node leaves it out of Express's answer to HEAD.
+    const headers = {
+      ...error.headers,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      'Cache-Control': 'no-store',
+    };
+    platform.send(response, error.getStatus(), headers, body);
   }
 
   private warnThrottled(id: string, line: string): void {
