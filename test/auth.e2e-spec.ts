@@ -56,7 +56,6 @@ describe('Bearer tokens on GET /stats/active-sessions/dashboard (HMAC secret)', 
       ['a bare token', tokenFor()],
     ])('refuses another scheme (%s) as if no bearer token were given', async (_name, authorization) => {
       expect401(await get(authorization), false);
-      // Fails on Fastify until StatsAuthGuard logs the URL path instead of Express's request.path.
       expect(logger.text()).toContain(
         'warn Refused GET /stats/active-sessions/dashboard: the Authorization header is not of the Bearer scheme',
       );

@@ -231,7 +231,6 @@ describe.each([
       body: { hostError: { status: 401, type: 'TokenError' } },
     });
     expect(await observe(app!, '/host-admin')).toMatchObject({ status: 401 });
-    // Fails on Fastify until StatsAuthGuard logs the URL path instead of Express's request.path.
     expect(logger.text()).toMatch(/Refused GET \/host-admin: token of subject "admin-1" lacks role\(s\) stats:admin/);
   });
 });
