@@ -3,7 +3,15 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runInThisContext } from 'node:vm';
+import type { Writable } from 'node:stream';
 import Redis from 'ioredis';
+
+/**
+ * The real process object. Under Jest, `process` is a copy whose `exit` and signal events never
+ * fire; evaluated in Node's own context, `process` is the one that emits them.
+ */
+const hostProcess = runInThisContext('process') as NodeJS.Process;
 
 /** Every node binds to this address only; nothing of the cluster is reachable from elsewhere. */
 export const CLUSTER_HOST = '127.0.0.1';
@@ -73,7 +81,15 @@ export class LocalRedisCluster {
   private nodesByPort = new Map<number, NodeProcess>();
   private dir = '';
   private ownsDir = false;
+  /** Stdin of the guard process: it kills the nodes left running once this process is gone. */
+  private guard: Writable | null = null;
   private readonly exitHandler = () => this.killAllSync();
+  /** On a deadly signal: kill the nodes, then let the signal do what it would have done. */
+  private readonly signalHandler = (signal: NodeJS.Signals) => {
+    this.killAllSync();
+    this.removeProcessHandlers();
+    if (hostProcess.listenerCount(signal) === 0) hostProcess.kill(hostProcess.pid, signal);
+  };
 
   constructor(options: LocalRedisClusterOptions = {}) {
     this.options = options;
@@ -123,7 +139,12 @@ export class LocalRedisCluster {
       mkdirSync(dir, { recursive: true });
       this.nodesByPort.set(port, { port, busPort: busPorts[index], dir, child: null, pid: null, paused: false });
     });
-    if (!this.options.detached) process.once('exit', this.exitHandler);
+    if (!this.options.detached) {
+      hostProcess.once('exit', this.exitHandler);
+      for (const signal of DEADLY_SIGNALS) hostProcess.once(signal, this.signalHandler);
+      this.guard = startGuard();
+      if (this.ownsDir) tellGuard(this.guard, { dir: this.dir });
+    }
     try {
       await Promise.all(this.ports.map((port) => this.spawnNode(port)));
       await runRedisCli(['--cluster', 'create', ...this.addresses, '--cluster-replicas', '1', '--cluster-yes']);
@@ -141,7 +162,14 @@ export class LocalRedisCluster {
     await Promise.all(nodes.map((node) => this.kill(node.port).catch(() => undefined)));
     if (this.ownsDir && this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.nodesByPort.clear();
-    process.removeListener('exit', this.exitHandler);
+    this.removeProcessHandlers();
+    this.guard?.end();
+    this.guard = null;
+  }
+
+  private removeProcessHandlers(): void {
+    hostProcess.removeListener('exit', this.exitHandler);
+    for (const signal of DEADLY_SIGNALS) hostProcess.removeListener(signal, this.signalHandler);
   }
 
   /** Sends `signal` to the node's process (SIGKILL: the process dies at once, saving nothing). */
@@ -198,6 +226,22 @@ export class LocalRedisCluster {
   /** Writes the node's data to its `dump.rdb` now (SAVE); a restart of the node loads it. */
   async snapshot(port: number): Promise<void> {
     await nodeCommand(port, ['SAVE'], 5000);
+  }
+
+  /** SAVE on every master: the data of the whole cluster as of now, for {@link restartAll}. */
+  async snapshotMasters(): Promise<void> {
+    await Promise.all((await this.masters()).map((master) => this.snapshot(master.port)));
+  }
+
+  /**
+   * Kills every node at once (SIGKILL, nothing saved) and starts them all again from their files:
+   * the masters come back with the data of their last snapshot (none: empty), the replicas sync
+   * from them. Waits until the cluster is healthy.
+   */
+  async restartAll(): Promise<void> {
+    await Promise.all(this.ports.map((port) => this.kill(port)));
+    await Promise.all(this.ports.map((port) => this.restart(port)));
+    await this.waitUntilHealthy();
   }
 
   /** The cluster as the first responsive node sees it. */
@@ -383,7 +427,8 @@ export class LocalRedisCluster {
       stdio: 'ignore',
       detached: this.options.detached === true,
     });
-    if (this.options.detached) child.unref();
+    // Not waited for by the event loop: if a run ends without stop(), the exit handler or the guard kills it.
+    child.unref();
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', reject);
@@ -391,8 +436,10 @@ export class LocalRedisCluster {
     await spawned;
     node.child = child;
     node.pid = child.pid!;
+    if (this.guard) tellGuard(this.guard, { add: node.pid });
     node.paused = false;
     child.once('exit', () => {
+      if (this.guard) tellGuard(this.guard, { remove: child.pid! });
       if (node.child === child) {
         node.child = null;
         node.pid = null;
@@ -426,6 +473,51 @@ export class LocalRedisCluster {
     if (this.ownsDir && this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A small process of its own (own process group, deaf to SIGINT/SIGTERM/SIGHUP) that is told the
+ * PIDs of the nodes on its stdin. When that pipe closes, because stop() ended it or because this
+ * process died however it died (even by SIGKILL, where no handler runs), it SIGKILLs the PIDs still
+ * listed and removes the cluster's folder.
+ */
+function startGuard(): Writable {
+  const script = `
+    const pids = new Set();
+    let dir = '';
+    let pending = '';
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => undefined);
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk) => {
+      pending += chunk;
+      for (let end = pending.indexOf('\\n'); end >= 0; end = pending.indexOf('\\n')) {
+        const message = JSON.parse(pending.slice(0, end));
+        pending = pending.slice(end + 1);
+        if (message.add) pids.add(message.add);
+        if (message.remove) pids.delete(message.remove);
+        if (message.dir) dir = message.dir;
+      }
+    });
+    process.stdin.on('end', () => {
+      for (const pid of pids) {
+        try { process.kill(pid, 'SIGKILL'); } catch {}
+      }
+      if (dir) require('node:fs').rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    });
+  `;
+  const guard = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  guard.unref();
+  (guard.stdin as unknown as { unref(): void }).unref();
+  guard.stdin!.on('error', () => undefined);
+  return guard.stdin!;
+}
+
+function tellGuard(guard: Writable, message: { add?: number; remove?: number; dir?: string }): void {
+  guard.write(`${JSON.stringify(message)}\n`);
+}
+
+/** Signals that end a test run (Ctrl-C, a CI runner's cancel) without an `exit` event. */
+const DEADLY_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** Given ports of a cluster are in use. */
 export class PortsTakenError extends Error {
