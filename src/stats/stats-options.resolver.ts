@@ -1,3 +1,4 @@
+import { DEFAULT_SHARDS } from './sessions/redis/redis-session.store';
 import { createPublicKey, KeyObject } from 'node:crypto';
 import { validRange } from 'semver';
 import { StatsConfigurationError } from './errors/stats-configuration.error';
@@ -246,7 +247,7 @@ function resolveRedis(redis: StatsRedisOptions | undefined): ResolvedSessionsOpt
   if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) {
     fail('sessions.redis.commandTimeoutMs', 'must be a positive number of milliseconds');
   }
-  const shards = redis.shards ?? 16;
+  const shards = redis.shards ?? DEFAULT_SHARDS;
   if (!Number.isInteger(shards) || shards < 1 || shards > 1024) {
     fail('sessions.redis.shards', `must be a whole number from 1 to 1024 (got ${JSON.stringify(shards)})`);
   }

@@ -33,6 +33,7 @@ export class RedisConnection {
   private suppressedErrors = 0;
   private disconnected = false;
   private closing = false;
+  private slotsRefreshedAt = 0;
 
   constructor(private readonly options: RedisConnectionOptions) {
     if (options.client !== undefined) {
@@ -94,15 +95,35 @@ export class RedisConnection {
     } catch (error) {
       throw new StoreUnavailableError(error);
     }
+    const sentAt = Date.now();
+    let reply: T;
     try {
-      return await withinDeadline(
-        sent,
-        deadline,
-        () => new Error(`Redis did not answer within ${this.options.commandTimeoutMs} ms`),
-      );
+      reply = await withinDeadline(sent, deadline, () => new Error(`Redis did not answer within ${this.options.commandTimeoutMs} ms`));
     } catch (error) {
+      this.refreshSlotsAfterSilence();
       throw this.failure(error, kind);
     }
+    // A node that stalled this long may have been replaced meanwhile (a master that hung past its
+    // failover answers what it was sent as soon as it runs again, from data its replica no longer
+    // shares): its answer is not trusted, and a write it applied may be lost with it.
+    if (Date.now() - sentAt > this.options.commandTimeoutMs / 2 && (this.client as Cluster).isCluster) {
+      this.refreshSlotsAfterSilence();
+      const stalled = new Error(`a Redis Cluster node answered after ${Date.now() - sentAt} ms, too late to be trusted`);
+      throw kind === 'write' ? new StoreOutcomeUnknownError(stalled) : new StoreUnavailableError(stalled);
+    }
+    return reply;
+  }
+
+  /**
+   * A cluster node that stopped answering may have been replaced by its replica: ioredis learns of
+   * a promotion only from a redirection or an error, and a node that hangs gives neither. At most
+   * every 200 ms.
+   */
+  private refreshSlotsAfterSilence(): void {
+    const cluster = this.client as Cluster;
+    if (!cluster.isCluster || Date.now() - this.slotsRefreshedAt < 200) return;
+    this.slotsRefreshedAt = Date.now();
+    cluster.refreshSlotsCache(() => undefined);
   }
 
   /** Closes the own connection (a host's client stays open). */

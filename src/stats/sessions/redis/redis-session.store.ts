@@ -16,13 +16,15 @@ export interface RedisSessionStoreOptions {
   client?: Redis | Cluster;
   /** Prefix of every key the store writes. */
   keyPrefix: string;
-  /** Groups of keys the sessions are spread over, each in one hash slot of a cluster. */
-  shards: number;
+  /** Groups of keys the sessions are spread over, each in one hash slot of a cluster. Default 16. */
+  shards?: number;
   /** Bound on each store call; beyond it the call fails with StoreUnavailableError (or, for a write, StoreOutcomeUnknownError). */
   commandTimeoutMs: number;
   ttlSeconds: number;
 }
 
+/** Enough shards for a few masters to share the store evenly (see the README's capacity model). */
+export const DEFAULT_SHARDS = 16;
 /** Keys outlive the newest session by this much, so an abandoned prefix leaves Redis on its own. */
 const KEY_GRACE_MS = 60_000;
 /** Ids per HMGET of `find`. */
@@ -60,8 +62,9 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   constructor(options: RedisSessionStoreOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
     this.timeoutMs = options.commandTimeoutMs;
-    this.layout = new RedisLayout(options.keyPrefix, options.shards);
-    this.clockOffsets = new Array<number | null>(options.shards).fill(null);
+    const shards = options.shards ?? DEFAULT_SHARDS;
+    this.layout = new RedisLayout(options.keyPrefix, shards);
+    this.clockOffsets = new Array<number | null>(shards).fill(null);
     this.connection = new RedisConnection(options);
     const client = this.connection.client;
     client.defineCommand(COMMANDS.read, { numberOfKeys: 4, lua: READ_SCRIPT });
@@ -71,7 +74,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       (shard, sessions, now) => this.sendUpserts(this.layout.shards[shard], sessions, now),
       (session) => this.layout.shardOf(sessionField(session.id)).index,
     );
-    this.reader = new ChangeFeedReader(options.shards, (shard, mode, position) =>
+    this.reader = new ChangeFeedReader(shards, (shard, mode, position) =>
       this.readShard(this.layout.shards[shard], mode, position),
     );
   }
