@@ -6,6 +6,8 @@ import { ShardedMap } from '../common/sharded-map';
 import { Slice } from '../common/slice';
 import { StatsConfigurationError } from '../errors/stats-configuration.error';
 import { StoreUnavailableError } from '../errors/store-unavailable.error';
+import { resolveKeyPrefix } from '../stats-options.resolver';
+import { isRedisClient, notARedisClient } from './redis-client';
 import type { SessionAggregates, SessionStore, StoredSession } from './session-store.interface';
 
 export interface RedisSessionStoreOptions {
@@ -311,12 +313,13 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     this.ttlMs = options.ttlSeconds * 1000;
     this.timeoutMs = options.commandTimeoutMs;
     // One hash tag for all keys: the scripts touch them together, which a cluster allows in one slot.
-    const base = options.keyPrefix.includes('{') ? options.keyPrefix : `${options.keyPrefix}{store}:`;
+    // The prefix has no braces (resolveKeyPrefix), so distinct prefixes never share a key.
+    const base = `${resolveKeyPrefix(options.keyPrefix)}{store}:`;
     this.keys = KEY_NAMES.map((name) => `${base}${LAYOUT}:${name}`);
 
     if (options.client !== undefined) {
       if (!isRedisClient(options.client)) {
-        throw new StatsConfigurationError('sessions.redis.client', 'must be an ioredis Redis or Cluster instance');
+        throw new StatsConfigurationError('sessions.redis.client', notARedisClient(options.client));
       }
       this.client = options.client;
       this.ownsClient = false;
@@ -613,13 +616,4 @@ interface WellFormedString {
 /** Closing an ended client again would leave a timer of ioredis running. */
 function isClosed(client: Redis): boolean {
   return client.status === 'end';
-}
-
-function isRedisClient(client: unknown): client is Redis | Cluster {
-  return (
-    typeof client === 'object' &&
-    client !== null &&
-    typeof (client as Redis).defineCommand === 'function' &&
-    typeof (client as Redis).hmget === 'function'
-  );
 }
