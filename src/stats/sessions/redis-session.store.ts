@@ -308,6 +308,8 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   private suppressedErrors = 0;
   private disconnected = false;
   private closing = false;
+  /** Why the own connection is down, from its last `error` event; cleared once it is ready again. */
+  private connectionError: Error | undefined;
 
   constructor(options: RedisSessionStoreOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
@@ -335,13 +337,17 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
         connectionName: 'nest-stats-sessions',
       });
       this.ownsClient = true;
-      this.client.on('error', (error: Error) => this.logConnectionError(error));
+      this.client.on('error', (error: Error) => {
+        this.connectionError = connectionError(error);
+        this.logConnectionError(this.connectionError);
+      });
       this.client.on('close', () => {
         if (this.disconnected || this.closing) return;
         this.disconnected = true;
         this.logConnectionError(new Error('connection lost'));
       });
       this.client.on('ready', () => {
+        this.connectionError = undefined;
         if (!this.disconnected) return;
         this.disconnected = false;
         this.logger.log('Redis session store connected again');
@@ -518,12 +524,17 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     return (this.client as unknown as Record<string, ScriptCommand>)[name].bind(this.client);
   }
 
-  /** A Redis call bounded by the deadline; any failure becomes {@link StoreUnavailableError}. */
+  /**
+   * A Redis call bounded by the deadline; any failure becomes {@link StoreUnavailableError}. While
+   * the own connection is down, its cause is the connection's error (`connect ECONNREFUSED ...`),
+   * not what ioredis says of the command ("Stream isn't writeable ...", "Connection is closed.").
+   */
   private async call<T>(reply: Promise<T>, deadline = Date.now() + this.timeoutMs): Promise<T> {
     try {
       return await this.withinDeadline(reply, deadline);
     } catch (error) {
-      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
+      const cause = this.connectionError !== undefined && this.client.status !== 'ready' ? this.connectionError : error;
+      throw cause === error && error instanceof StoreUnavailableError ? error : new StoreUnavailableError(cause);
     }
   }
 
@@ -611,6 +622,20 @@ function wellFormed(text: string): string {
 interface WellFormedString {
   isWellFormed(): boolean;
   toWellFormed(): string;
+}
+
+/**
+ * The connection's error as one Error with a message: connecting to a name with several addresses
+ * (`localhost`: ::1 and 127.0.0.1) fails with an AggregateError whose own message is empty. A new
+ * Error also passes `instanceof Error` where Node's own errors come from another realm (Jest's VM).
+ */
+function connectionError(error: Error): Error {
+  const errors = (error as Partial<AggregateError>).errors;
+  const message =
+    error.message ||
+    (Array.isArray(errors) ? errors.map((each: { message?: string }) => each?.message ?? String(each)).join('; ') : '') ||
+    String(error);
+  return Object.assign(new Error(message, { cause: error }), { code: (error as NodeJS.ErrnoException).code });
 }
 
 /** Closing an ended client again would leave a timer of ioredis running. */
