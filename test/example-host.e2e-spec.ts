@@ -94,7 +94,7 @@ describe('the example host', () => {
       expect(await unavailable.json()).toEqual({ id: 'service_unavailable', message: 'Session store unavailable. Try again later.' });
       const health = await fetch(`${base}/health`);
       expect(health.status).toBe(503);
-      expect((await health.json()).error.stats).toEqual({ status: 'down', geo: 'up', store: 'down', storeError: refused });
+      expect(((await health.json()) as { error: Record<string, unknown> }).error.stats).toEqual({ status: 'down', geo: 'up', store: 'down', storeError: refused });
 
       const log = host.output();
       expect(log).toContain(`WARN [Example] Demo sessions not added yet, the session store is unavailable (${refused})`);
@@ -106,7 +106,7 @@ describe('the example host', () => {
       const body = await eventually(async () => {
         const response = await dashboard();
         if (response.status !== 200) throw new Error(`still ${response.status}`);
-        const figures = await response.json();
+        const figures = (await response.json()) as { totalCount: number; geoIpData: unknown[] };
         if (figures.totalCount !== 100) throw new Error(`${figures.totalCount} sessions so far`);
         return figures;
       }, 15_000);
