@@ -1,11 +1,12 @@
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { sign } from 'jsonwebtoken';
 import { AppModule } from './app.module';
-import { addDemoSessions } from './example/demo-sessions';
+import { addDemoSessionsWhenStoreAnswers } from './example/demo-sessions';
 import { developmentSecret } from './example/stats-options.from-env';
 import { SessionsService } from './stats';
 
@@ -19,12 +20,13 @@ async function bootstrap(): Promise<void> {
   const openApi = new DocumentBuilder().setTitle('Example host').setVersion('1.0').addBearerAuth().build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
 
-  const demoSessions = Number(process.env.STATS_DEMO_SESSIONS ?? 0);
-  if (demoSessions > 0) await addDemoSessions(app.get(SessionsService), demoSessions);
-
-  const port = Number(process.env.PORT ?? 3000);
-  await app.listen(port);
   const logger = new Logger('Example');
+  // A store error (Redis down) is logged and tried again: the host listens and answers 503 meanwhile.
+  const demoSessions = Number(process.env.STATS_DEMO_SESSIONS ?? 0);
+  if (demoSessions > 0) await addDemoSessionsWhenStoreAnswers(app.get(SessionsService), demoSessions, logger);
+
+  await app.listen(Number(process.env.PORT ?? 3000));
+  const port = (app.getHttpServer().address() as AddressInfo).port;
   logger.log(`Listening on http://localhost:${port} (OpenAPI: /docs)`);
   if (developmentSecret) {
     const roles = (process.env.STATS_REQUIRED_ROLES ?? 'stats:read').split(',').map((role) => role.trim());
@@ -35,4 +37,8 @@ async function bootstrap(): Promise<void> {
   }
 }
 
-void bootstrap();
+bootstrap().catch((error: unknown) => {
+  // Errors while the application is created are logged by Nest itself, which then exits.
+  new Logger('Example').error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});

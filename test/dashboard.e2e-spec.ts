@@ -278,6 +278,22 @@ describe('GET /stats/active-sessions/dashboard', () => {
       expect(logger.text()).toContain('db password wrong for user x');
     });
 
+    it.each([
+      ['undefined', undefined],
+      ['null', null],
+      ['number', 42],
+      ['object', { sessions: [] }],
+    ])('answers 500 and logs the name of a source that answers %s, which is not an iterable', async (kind, answer) => {
+      const logger = new RecordingLogger();
+      app = await createStatsApp(
+        { sessions: { sources: [{ name: 'billing-db', listActiveSessions: async () => answer as never }] } },
+        logger,
+      );
+      const response = await get().expect(500);
+      expect(response.body).toEqual({ id: 'internal_error', message: 'Unexpected server side error.' });
+      expect(logger.text()).toContain(`session source billing-db returned ${kind}, not an iterable`);
+    });
+
     it('answers 504 when a source does not answer within sourceTimeoutMs', async () => {
       app = await createStatsApp({
         sessions: {

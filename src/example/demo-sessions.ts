@@ -1,4 +1,5 @@
-import type { SessionsService, TouchSessionInput } from '../stats';
+import type { LoggerService } from '@nestjs/common';
+import { StoreUnavailableError, type SessionsService, type TouchSessionInput } from '../stats';
 
 /** Public addresses that geoip-lite places on every inhabited continent. */
 const DEMO_NETWORKS = [
@@ -25,4 +26,38 @@ export async function addDemoSessions(sessions: SessionsService, count: number):
     if (batch.length === 10_000) await sessions.touchMany(batch.splice(0));
   }
   await sessions.touchMany(batch);
+}
+
+/**
+ * Adds the demo sessions, and never fails: while the store is unavailable (Redis down), it logs
+ * why and tries again every `retryMs` in the background until the store answers. Resolves after
+ * the first attempt, so the host listens either way.
+ */
+export async function addDemoSessionsWhenStoreAnswers(
+  sessions: SessionsService,
+  count: number,
+  logger: Pick<LoggerService, 'log' | 'warn' | 'error'>,
+  retryMs = 5000,
+): Promise<void> {
+  const attempt = async (first: boolean): Promise<void> => {
+    try {
+      await addDemoSessions(sessions, count);
+      if (!first) logger.log(`Added ${count} demo sessions: the session store answers again`);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) {
+        logger.error(`Demo sessions not added: ${describe(error)}`);
+        return;
+      }
+      if (first) {
+        logger.warn(`Demo sessions not added yet, the session store is unavailable (${describe(error.cause)}); trying again every ${retryMs / 1000} s`);
+      }
+      // Unreferenced: a host shutting down does not wait for the next try.
+      setTimeout(() => void attempt(false), retryMs).unref();
+    }
+  };
+  await attempt(true);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

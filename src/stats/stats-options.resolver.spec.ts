@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import Redis, { Cluster } from 'ioredis';
 import { StatsConfigurationError } from './errors/stats-configuration.error';
 import type { StatsModuleOptions } from './stats-options.interface';
 import { resolveStatsOptions } from './stats-options.resolver';
@@ -203,8 +204,15 @@ describe('resolveStatsOptions', () => {
       failure(options({}, { secret: SECRET, rolesClaim }), 'auth.rolesClaim');
     });
 
-    it.each(['requiredRole', 'roles', 'algorithm', 'jwks_uri'])('for an auth option that does not exist (%s)', (name) => {
-      expect(failure(options({}, { secret: SECRET, [name]: ['x'] }), `auth.${name}`).message).toContain('is not an option');
+    it.each([
+      ['requiredRole', 'is unknown; did you mean "auth.requiredRoles"?'],
+      ['roles', 'is unknown; the options of auth are secret, publicKey, jwksUri, issuer, audience, algorithms, rolesClaim, requiredRoles, clockToleranceSeconds'],
+      ['algorithm', 'is unknown; did you mean "auth.algorithms"?'],
+      ['jwks_uri', 'is unknown; did you mean "auth.jwksUri"?'],
+    ])('for an auth option that does not exist (%s)', (name, problem) => {
+      expect(failure(options({}, { secret: SECRET, [name]: ['x'] }), `auth.${name}`).message).toBe(
+        `StatsModule option "auth.${name}" ${problem}`,
+      );
     });
 
     it.each([undefined, null, 'latest'])('for a missing versionPolicy (%p)', (versionPolicy) => {
@@ -255,6 +263,142 @@ describe('resolveStatsOptions', () => {
       [{ tracking: { clientVersionHeader: ' ' } }, 'tracking.clientVersionHeader'],
     ])('for other options (%j)', (overrides, option) => {
       failure(options(overrides), option);
+    });
+  });
+
+  describe('refuses unknown options at every level, with the nearest valid name', () => {
+    it('for sessions.ttlSecond, which would otherwise take the default', () => {
+      const error = failure(options({ sessions: { ttlSecond: 60 } }), 'sessions.ttlSecond');
+      expect(error.message).toBe('StatsModule option "sessions.ttlSecond" is unknown; did you mean "sessions.ttlSeconds"?');
+      expect(error.problem).toBe('is unknown; did you mean "sessions.ttlSeconds"?');
+    });
+
+    it.each([
+      [{ versionPolicies: VERSION_POLICY }, 'versionPolicies', 'did you mean "versionPolicy"?'],
+      [{ acceptedMediaType: [] }, 'acceptedMediaType', 'did you mean "acceptedMediaTypes"?'],
+      [{ ttlSeconds: 60 }, 'ttlSeconds', 'did you mean "sessions.ttlSeconds"?'],
+      [{ logger: 'debug' }, 'logger', 'the options are auth, sessions, versionPolicy, acceptedMediaTypes, tracking'],
+      [{ sessions: { sourcesTimeoutMs: 5 } }, 'sessions.sourcesTimeoutMs', 'did you mean "sessions.sourceTimeoutMs"?'],
+      [{ sessions: { keyPrefix: 'app:' } }, 'sessions.keyPrefix', 'did you mean "sessions.redis.keyPrefix"?'],
+      [{ sessions: { memory: true } }, 'sessions.memory', 'the options of sessions are ttlSeconds, sources, sourceTimeoutMs, redis, store'],
+      [{ sessions: { redis: { url: 'redis://localhost', keyprefix: 'app:' } } }, 'sessions.redis.keyprefix', 'did you mean "sessions.redis.keyPrefix"?'],
+      [{ sessions: { redis: { url: 'redis://localhost', commandTimeout: 5 } } }, 'sessions.redis.commandTimeout', 'did you mean "sessions.redis.commandTimeoutMs"?'],
+      [{ sessions: { redis: { uri: 'redis://localhost' } } }, 'sessions.redis.uri', 'did you mean "sessions.redis.url"?'],
+      [{ sessions: { redis: { url: 'redis://localhost', host: 'localhost' } } }, 'sessions.redis.host', 'the options of sessions.redis are url, client, keyPrefix, shards, commandTimeoutMs'],
+      [{ versionPolicy: { ...VERSION_POLICY, none: '<5' } }, 'versionPolicy.none', 'the options of versionPolicy are full, partial'],
+      [{ versionPolicy: { full: '>=6', partal: '>=5' } }, 'versionPolicy.partal', 'did you mean "versionPolicy.partial"?'],
+      [{ tracking: { sessionClaim: 'sid' } }, 'tracking.sessionClaim', 'did you mean "tracking.sessionIdClaim"?'],
+      [{ tracking: { versionHeader: 'X-Version' } }, 'tracking.versionHeader', 'the options of tracking are userProperty, sessionIdClaim, clientVersionHeader'],
+    ])('%j: %s', (overrides, option, suggestion) => {
+      expect(failure(options(overrides), option).message).toBe(`StatsModule option "${option}" is unknown; ${suggestion}`);
+    });
+
+    it('before anything else is checked, so a misspelt section is named rather than called missing', () => {
+      failure({ auth: { secret: SECRET }, versionPolicies: VERSION_POLICY }, 'versionPolicies');
+    });
+
+    it.each([
+      ['sessions.ttlSecond', { sessions: { ttlSecond: undefined } }],
+      ['auth.requiredRole', { auth: { secret: SECRET, requiredRole: undefined } }],
+      ['tracking.sessionIdclaim', { tracking: { sessionIdclaim: undefined } }],
+    ])('%s even when its value is undefined: the key is the same typo whether or not its variable is set', (option, overrides) => {
+      failure(options(overrides), option);
+    });
+
+    it.each([
+      [{ sessions: [] }, 'sessions'],
+      [{ tracking: ['user'] }, 'tracking'],
+      [{ tracking: null }, 'tracking'],
+      [{ tracking: 'user' }, 'tracking'],
+      [{ versionPolicy: ['>=6', '>=5'] }, 'versionPolicy'],
+      [{ sessions: { redis: ['redis://localhost'] } }, 'sessions.redis'],
+    ])('and sections that are not objects (%j)', (overrides, option) => {
+      failure(options(overrides), option);
+    });
+
+    it('does not look into what belongs to the host: sources, a store', () => {
+      class GatewaySessions {
+        readonly name = 'gateway';
+        readonly pollIntervalMs = 1000;
+        async listActiveSessions() {
+          return [];
+        }
+      }
+      const store = { upsert: async () => undefined, anything: 1, ttlSecond: 5 };
+      const resolved = resolveStatsOptions(options({ sessions: { sources: [new GatewaySessions()], store: store as never } }));
+      expect(resolved.sessions.sources[0]).toBeInstanceOf(GatewaySessions);
+      expect(resolved.sessions.store).toBe(store);
+    });
+  });
+
+  describe('sessions.redis.shards', () => {
+    it('defaults to 16 and takes a whole number from 1 to 1024', () => {
+      const redis = (shards?: unknown) => ({ sessions: { redis: { url: 'redis://localhost', shards } } });
+      expect(resolveStatsOptions(options(redis())).sessions.redis!.shards).toBe(16);
+      expect(resolveStatsOptions(options(redis(1))).sessions.redis!.shards).toBe(1);
+      expect(resolveStatsOptions(options(redis(1024))).sessions.redis!.shards).toBe(1024);
+    });
+
+    it.each([[0], [1.5], [1025], ['16'], [-1], [Number.NaN]])('refuses %p at start-up, naming the option', (shards) => {
+      const error = failure(options({ sessions: { redis: { url: 'redis://localhost', shards } } }), 'sessions.redis.shards');
+      expect(error.message).toContain('must be a whole number from 1 to 1024');
+    });
+  });
+
+  describe('sessions.redis.keyPrefix', () => {
+    const redis = (keyPrefix: unknown) => options({ sessions: { redis: { url: 'redis://localhost', keyPrefix } } });
+
+    it('is used exactly as given, and defaults to stats:sessions:', () => {
+      expect(resolveStatsOptions(redis('app:iso:')).sessions.redis?.keyPrefix).toBe('app:iso:');
+      expect(resolveStatsOptions(redis(undefined)).sessions.redis?.keyPrefix).toBe('stats:sessions:');
+    });
+
+    it.each(['app:iso:{store}:', 'app:{tenant}:', '{app}', 'app:}', 'app:{'])(
+      'refuses %p at start-up: braces could name the keys of another prefix',
+      (keyPrefix) => {
+        const error = failure(redis(keyPrefix), 'sessions.redis.keyPrefix');
+        expect(error.message).toContain('must not contain "{" or "}"');
+        expect(error.message).toContain('<keyPrefix>{<shard tag>}:');
+      },
+    );
+
+    it.each([' app:', 'app: ', '\tapp:'])('refuses %j, whose whitespace would be taken for another prefix', (keyPrefix) => {
+      expect(failure(redis(keyPrefix), 'sessions.redis.keyPrefix').message).toContain('whitespace');
+    });
+  });
+
+  describe('sessions.redis.client', () => {
+    const withClient = (client: unknown) => options({ sessions: { redis: { client } } });
+
+    it.each([
+      ['an empty object', {}, 'got an object without isCluster, status, defineCommand, hmget, ping, on, once'],
+      ['an object with only the methods of an older check', { defineCommand() {}, hmget() {} }, 'without isCluster, status, ping, on, once'],
+      ['a Promise of a client', Promise.resolve(new Redis({ lazyConnect: true })), 'got a Promise: await the client first'],
+      ['the class itself', Redis, 'got a function or class, not an instance'],
+      ['a URL string', 'redis://localhost:6379', 'got string'],
+      ['null', null, 'got null'],
+      ['an ioredis pipeline', new Redis({ lazyConnect: true }).pipeline(), 'got a Pipeline without status'],
+    ])('refuses %s, naming the option', (_name, client, problem) => {
+      const error = failure(withClient(client), 'sessions.redis.client');
+      expect(error.message).toContain('must be an ioredis Redis or Cluster instance');
+      expect(error.message).toContain(problem);
+    });
+
+    it('accepts an ioredis Redis and an ioredis Cluster', () => {
+      const redis = new Redis({ lazyConnect: true });
+      const cluster = new Cluster([{ host: '127.0.0.1', port: 7000 }], { lazyConnect: true });
+      expect(resolveStatsOptions(withClient(redis)).sessions.redis?.client).toBe(redis);
+      expect(resolveStatsOptions(withClient(cluster)).sessions.redis?.client).toBe(cluster);
+    });
+
+    it("accepts a client of the host's own copy of ioredis, whose classes are not the module's", () => {
+      let OtherRedis: typeof Redis | undefined;
+      jest.isolateModules(() => {
+        OtherRedis = (require('ioredis') as typeof import('ioredis')).Redis;
+      });
+      const client = new OtherRedis!({ lazyConnect: true });
+      expect(client).not.toBeInstanceOf(Redis);
+      expect(resolveStatsOptions(withClient(client)).sessions.redis?.client).toBe(client);
     });
   });
 });

@@ -1,12 +1,17 @@
-import { DEFAULT_SHARDS } from './sessions/redis/redis-session.store';
 import { createPublicKey, KeyObject } from 'node:crypto';
 import { validRange } from 'semver';
+import { nearestName } from './common/nearest-name';
 import { StatsConfigurationError } from './errors/stats-configuration.error';
 import type {
+  StatsAuthOptions,
   StatsModuleOptions,
   StatsRedisOptions,
+  StatsSessionsOptions,
+  StatsTrackingOptions,
   StatsVersionPolicyOptions,
 } from './stats-options.interface';
+import { isRedisClient, notARedisClient } from './sessions/redis/redis-client';
+import { DEFAULT_SHARDS } from './sessions/redis/redis-layout';
 import type { SessionSource } from './sessions/session.types';
 import type { SessionStore } from './sessions/session-store.interface';
 
@@ -52,47 +57,108 @@ export interface ResolvedStatsOptions {
   tracking: { userProperty: string; sessionIdClaim: string; clientVersionHeader: string };
 }
 
+/** Every option of a section, as the interface declares it: the compiler keeps the two in step. */
+type Names<T> = { [K in keyof Required<T>]: true };
+const ROOT_OPTIONS: Names<StatsModuleOptions> = {
+  auth: true,
+  sessions: true,
+  versionPolicy: true,
+  acceptedMediaTypes: true,
+  tracking: true,
+};
+const AUTH_OPTIONS: Names<StatsAuthOptions> = {
+  secret: true,
+  publicKey: true,
+  jwksUri: true,
+  issuer: true,
+  audience: true,
+  algorithms: true,
+  rolesClaim: true,
+  requiredRoles: true,
+  clockToleranceSeconds: true,
+};
+const SESSIONS_OPTIONS: Names<StatsSessionsOptions> = {
+  ttlSeconds: true,
+  sources: true,
+  sourceTimeoutMs: true,
+  redis: true,
+  store: true,
+};
+const REDIS_OPTIONS: Names<StatsRedisOptions> = { url: true, client: true, keyPrefix: true, shards: true, commandTimeoutMs: true };
+const VERSION_POLICY_OPTIONS: Names<StatsVersionPolicyOptions> = { full: true, partial: true };
+const TRACKING_OPTIONS: Names<StatsTrackingOptions> = { userProperty: true, sessionIdClaim: true, clientVersionHeader: true };
+
+/**
+ * The options of each section, by the section's path ('' for the root). Values inside them that
+ * belong to the host (a Redis client, a store, sources) are never looked into.
+ */
+const SECTIONS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['', Object.keys(ROOT_OPTIONS)],
+  ['auth', Object.keys(AUTH_OPTIONS)],
+  ['sessions', Object.keys(SESSIONS_OPTIONS)],
+  ['sessions.redis', Object.keys(REDIS_OPTIONS)],
+  ['versionPolicy', Object.keys(VERSION_POLICY_OPTIONS)],
+  ['tracking', Object.keys(TRACKING_OPTIONS)],
+]);
+
 /**
  * Checks the host's options once, at start-up, and fills in the defaults. Every problem throws a
  * {@link StatsConfigurationError} naming the option, so a misconfigured deployment never starts.
+ * An unknown option, at any level, is refused with the nearest valid name: a misspelt one
+ * (`sessions.ttlSecond`) would otherwise silently take the default.
  */
 export function resolveStatsOptions(options: StatsModuleOptions | undefined): ResolvedStatsOptions {
-  if (!isObject(options)) fail('(root)', 'must be an object with at least "auth" and "versionPolicy"');
+  if (!isObject(options) || Array.isArray(options)) {
+    fail('(root)', 'must be an object with at least "auth" and "versionPolicy"');
+  }
+  refuseUnknownOptions('', options);
   return {
     auth: resolveAuth(options.auth),
     sessions: resolveSessions(options.sessions),
     versionPolicy: resolveVersionPolicy(options.versionPolicy),
     acceptedMediaTypes: resolveMediaTypes(options.acceptedMediaTypes),
-    tracking: {
-      userProperty: nonEmptyString('tracking.userProperty', options.tracking?.userProperty, 'user'),
-      sessionIdClaim: nonEmptyString('tracking.sessionIdClaim', options.tracking?.sessionIdClaim, 'sid'),
-      clientVersionHeader: nonEmptyString(
-        'tracking.clientVersionHeader',
-        options.tracking?.clientVersionHeader,
-        'X-Client-Version',
-      ).toLowerCase(),
-    },
+    tracking: resolveTracking(options.tracking),
   };
 }
 
-/** Every option of `auth`: a misspelt one (`requiredRole`) would otherwise fall back to a default. */
-const AUTH_OPTIONS = new Set([
-  'secret',
-  'publicKey',
-  'jwksUri',
-  'issuer',
-  'audience',
-  'algorithms',
-  'rolesClaim',
-  'requiredRoles',
-  'clockToleranceSeconds',
-]);
-
-function resolveAuth(auth: StatsModuleOptions['auth'] | undefined): ResolvedAuthOptions {
-  if (!isObject(auth)) fail('auth', 'is required: give auth.secret, auth.publicKey or auth.jwksUri');
-  for (const name of Object.keys(auth)) {
-    if (!AUTH_OPTIONS.has(name)) fail(`auth.${name}`, `is not an option; the options are ${[...AUTH_OPTIONS].join(', ')}`);
+/**
+ * Refuses every key of `value` that is no option of the section at `path`, even one whose value is
+ * undefined: `{ ttlSecond: config.get('TTL') }` is the same typo whether or not the variable is set.
+ */
+function refuseUnknownOptions(path: string, value: object): void {
+  const known = SECTIONS.get(path)!;
+  for (const name of Object.keys(value)) {
+    if (!known.includes(name)) fail(join(path, name), `is unknown; ${suggestionFor(path, name, known)}`);
   }
+}
+
+/** "did you mean" a close option of the same section, else an option of that name elsewhere. */
+function suggestionFor(path: string, name: string, known: readonly string[]): string {
+  const sibling = nearestName(name, known);
+  if (sibling !== undefined) return `did you mean "${join(path, sibling)}"?`;
+  // Not misspelt but misplaced, such as `keyPrefix` directly under `sessions`.
+  const elsewhere = [...SECTIONS].flatMap(([section, names]) =>
+    section === path ? [] : names.map((option) => join(section, option)),
+  );
+  const leaves = elsewhere.map((option) => option.slice(option.lastIndexOf('.') + 1));
+  const leaf = nearestName(name, leaves);
+  if (leaf !== undefined) return `did you mean "${elsewhere[leaves.indexOf(leaf)]}"?`;
+  return `the options ${path === '' ? 'are' : `of ${path} are`} ${known.join(', ')}`;
+}
+
+function join(path: string, name: string): string {
+  return path === '' ? name : `${path}.${name}`;
+}
+
+/** A section of the options: an object (not a list) with no unknown key. */
+function section(path: string, value: unknown, problem = 'must be an object'): Record<string, any> {
+  if (!isObject(value) || Array.isArray(value)) fail(path, problem);
+  refuseUnknownOptions(path, value);
+  return value;
+}
+
+function resolveAuth(given: StatsModuleOptions['auth'] | undefined): ResolvedAuthOptions {
+  const auth = section('auth', given, 'is required: give auth.secret, auth.publicKey or auth.jwksUri') as StatsAuthOptions;
   const key = resolveKey(auth);
   const keyAlgorithms = algorithmsFor(key);
   let algorithms = keyAlgorithms;
@@ -202,8 +268,8 @@ function algorithmsFor(key: VerificationKey): string[] {
   }
 }
 
-function resolveSessions(sessions: StatsModuleOptions['sessions']): ResolvedSessionsOptions {
-  if (sessions !== undefined && !isObject(sessions)) fail('sessions', 'must be an object');
+function resolveSessions(given: StatsModuleOptions['sessions']): ResolvedSessionsOptions {
+  const sessions = given === undefined ? undefined : (section('sessions', given) as StatsSessionsOptions);
   const ttlSeconds = sessions?.ttlSeconds ?? 300;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400 * 30) {
     fail('sessions.ttlSeconds', 'must be a whole number of seconds between 1 and 2592000');
@@ -226,11 +292,14 @@ function resolveSessions(sessions: StatsModuleOptions['sessions']): ResolvedSess
   return { ttlSeconds, sourceTimeoutMs, sources: [...sources], redis: resolveRedis(sessions?.redis), store };
 }
 
-function resolveRedis(redis: StatsRedisOptions | undefined): ResolvedSessionsOptions['redis'] {
-  if (redis === undefined) return undefined;
-  if (!isObject(redis)) fail('sessions.redis', 'must be an object with "url" or "client"');
+function resolveRedis(given: StatsRedisOptions | undefined): ResolvedSessionsOptions['redis'] {
+  if (given === undefined) return undefined;
+  const redis = section('sessions.redis', given, 'must be an object with "url" or "client"') as StatsRedisOptions;
   if ((redis.url === undefined || redis.url === '') === (redis.client === undefined)) {
     fail('sessions.redis', 'needs exactly one of sessions.redis.url and sessions.redis.client');
+  }
+  if (redis.client !== undefined && !isRedisClient(redis.client)) {
+    fail('sessions.redis.client', notARedisClient(redis.client));
   }
   if (redis.url !== undefined && redis.url !== '') {
     let url: URL | undefined;
@@ -251,16 +320,37 @@ function resolveRedis(redis: StatsRedisOptions | undefined): ResolvedSessionsOpt
   if (!Number.isInteger(shards) || shards < 1 || shards > 1024) {
     fail('sessions.redis.shards', `must be a whole number from 1 to 1024 (got ${JSON.stringify(shards)})`);
   }
-  return {
-    ...redis,
-    keyPrefix: nonEmptyString('sessions.redis.keyPrefix', redis.keyPrefix, 'stats:sessions:'),
-    commandTimeoutMs,
-    shards,
-  };
+  return { ...redis, keyPrefix: resolveKeyPrefix(redis.keyPrefix), commandTimeoutMs, shards };
 }
 
-function resolveVersionPolicy(policy: StatsVersionPolicyOptions | undefined): StatsVersionPolicyOptions {
-  if (!isObject(policy)) fail('versionPolicy', 'is required: give versionPolicy.full and versionPolicy.partial');
+/**
+ * The prefix exactly as given: the store's keys are `<keyPrefix>{<shard tag>}:...`, so distinct
+ * prefixes never share a key. Braces are refused because they would: `app:` and `app:{s0-1}:` could
+ * name the same keys, and a hash tag of the host's own would put every shard in one cluster slot.
+ */
+export function resolveKeyPrefix(keyPrefix: unknown): string {
+  const option = 'sessions.redis.keyPrefix';
+  if (keyPrefix === undefined) return 'stats:sessions:';
+  if (typeof keyPrefix !== 'string' || keyPrefix.trim() === '') fail(option, 'must be a non-empty string');
+  if (/[{}]/.test(keyPrefix)) {
+    fail(
+      option,
+      `must not contain "{" or "}" (got ${JSON.stringify(keyPrefix)}): the module puts its keys under ` +
+        '<keyPrefix>{<shard tag>}:, Redis Cluster hash tags of its own, so a prefix with braces could name the keys of another prefix',
+    );
+  }
+  if (keyPrefix.trim() !== keyPrefix) {
+    fail(option, `must not begin or end with whitespace (got ${JSON.stringify(keyPrefix)})`);
+  }
+  return keyPrefix;
+}
+
+function resolveVersionPolicy(given: StatsVersionPolicyOptions | undefined): StatsVersionPolicyOptions {
+  const policy = section(
+    'versionPolicy',
+    given,
+    'is required: give versionPolicy.full and versionPolicy.partial',
+  ) as StatsVersionPolicyOptions;
   for (const name of ['full', 'partial'] as const) {
     const range = policy[name];
     if (typeof range !== 'string' || range.trim() === '' || validRange(range) === null) {
@@ -268,6 +358,19 @@ function resolveVersionPolicy(policy: StatsVersionPolicyOptions | undefined): St
     }
   }
   return { full: policy.full.trim(), partial: policy.partial.trim() };
+}
+
+function resolveTracking(given: StatsTrackingOptions | undefined): ResolvedStatsOptions['tracking'] {
+  const tracking = given === undefined ? {} : (section('tracking', given) as StatsTrackingOptions);
+  return {
+    userProperty: nonEmptyString('tracking.userProperty', tracking.userProperty, 'user'),
+    sessionIdClaim: nonEmptyString('tracking.sessionIdClaim', tracking.sessionIdClaim, 'sid'),
+    clientVersionHeader: nonEmptyString(
+      'tracking.clientVersionHeader',
+      tracking.clientVersionHeader,
+      'X-Client-Version',
+    ).toLowerCase(),
+  };
 }
 
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;

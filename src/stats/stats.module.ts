@@ -1,10 +1,12 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { StatsAuthGuard } from './auth/stats-auth.guard';
+import { nearestName } from './common/nearest-name';
 import { StatsJwtStrategy } from './auth/stats-jwt.strategy';
 import { AcceptGuard } from './dashboard/accept.guard';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { DashboardService } from './dashboard/dashboard.service';
+import { StatsConfigurationError } from './errors/stats-configuration.error';
 import { StatsExceptionFilter } from './errors/stats-exception.filter';
 import { GeoService } from './geo/geo.service';
 import { HttpPlatformHost } from './http/http-platform.host';
@@ -66,18 +68,60 @@ export class StatsModule {
   }
 }
 
+/** Every option of forRootAsync, as the interface declares it. */
+const ASYNC_OPTIONS: { [K in keyof Required<StatsModuleAsyncOptions>]: true } = {
+  imports: true,
+  inject: true,
+  useFactory: true,
+  useClass: true,
+  useExisting: true,
+};
+const FACTORY_KINDS = ['useFactory', 'useClass', 'useExisting'] as const;
+
+/** The providers of forRootAsync's options; every mistake is a StatsConfigurationError naming it. */
 function asyncOptionsProviders(options: StatsModuleAsyncOptions): Provider[] {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new StatsConfigurationError('forRootAsync', 'needs an object with one of "useFactory", "useClass" or "useExisting"');
+  }
+  const known = Object.keys(ASYNC_OPTIONS);
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const suggestion = nearestName(name, known);
+    throw new StatsConfigurationError(
+      `forRootAsync.${name}`,
+      suggestion ? `is unknown; did you mean "forRootAsync.${suggestion}"?` : `is unknown; the options of forRootAsync are ${known.join(', ')}`,
+    );
+  }
+  const given = FACTORY_KINDS.filter((kind) => options[kind] !== undefined);
+  if (given.length === 0) {
+    throw new StatsConfigurationError('forRootAsync', 'needs one of "useFactory", "useClass" or "useExisting"');
+  }
+  if (given.length > 1) {
+    throw new StatsConfigurationError(`forRootAsync.${given[1]}`, `conflicts with forRootAsync.${given[0]}: give exactly one`);
+  }
+  const kind = given[0];
+  if (typeof options[kind] !== 'function') {
+    throw new StatsConfigurationError(
+      `forRootAsync.${kind}`,
+      kind === 'useFactory' ? 'must be a function returning the options' : 'must be a class implementing StatsOptionsFactory',
+    );
+  }
+  if (options.inject !== undefined && !Array.isArray(options.inject)) {
+    throw new StatsConfigurationError('forRootAsync.inject', 'must be a list of the providers the factory takes');
+  }
   if (options.useFactory) {
     return [{ provide: STATS_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }];
   }
-  const factoryClass = options.useClass ?? options.useExisting;
-  if (!factoryClass) {
-    throw new Error('StatsModule.forRootAsync needs one of "useFactory", "useClass" or "useExisting"');
-  }
+  const factoryClass = (options.useClass ?? options.useExisting)!;
   const providers: Provider[] = [
     {
       provide: STATS_MODULE_OPTIONS,
-      useFactory: (factory: StatsOptionsFactory) => factory.createStatsOptions(),
+      useFactory: (factory: Partial<StatsOptionsFactory> | undefined) => {
+        if (typeof factory?.createStatsOptions !== 'function') {
+          throw new StatsConfigurationError(`forRootAsync.${kind}`, `(${factoryClass.name}) must have a createStatsOptions() method`);
+        }
+        return factory.createStatsOptions();
+      },
       inject: [factoryClass],
     },
   ];

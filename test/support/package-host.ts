@@ -279,3 +279,111 @@ export function temporaryFolder(): Promise<string> {
 export async function removeFolder(dir: string | undefined): Promise<void> {
   if (dir && !process.env.KEEP_PACKAGE_HOSTS) await rm(dir, { recursive: true, force: true });
 }
+
+/**
+ * The dependencies of a fresh Nest application as `nest new` makes it: Nest itself, and none of the
+ * package's other peers (@nestjs/passport, @nestjs/terminus, passport).
+ */
+export function freshNestDependencies(nestMajor: 11 | 12): Record<string, string> {
+  const nest = `^${nestMajor}.0.0`;
+  return {
+    '@nestjs/common': nest,
+    '@nestjs/core': nest,
+    '@nestjs/platform-express': nest,
+    'reflect-metadata': '^0.2.2',
+    rxjs: '^7.8.1',
+  };
+}
+
+/**
+ * A fresh Nest application in `dir` that runs `npm install <installArgs>`, e.g. the tarball alone:
+ * whatever npm resolves by default, peers included, with no version chosen by the test. npm's
+ * cache is used as usual, but never in place of the registry's current versions.
+ */
+export async function installIntoFreshHost(dir: string, nestMajor: 11 | 12, installArgs: string[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const manifest = {
+    name: `stats-fresh-host-nest${nestMajor}`,
+    version: '0.0.0',
+    private: true,
+    dependencies: freshNestDependencies(nestMajor),
+  };
+  await writeFile(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+  await run('npm', ['install', ...installArgs, '--no-audit', '--no-fund', '--loglevel=error'], dir);
+}
+
+/**
+ * The arguments of the README's install command: the first `npm install` line of the first code
+ * block of its section "Adding it to your Nest application".
+ */
+export async function readmeInstallArguments(): Promise<string[]> {
+  const readme = await readFile(join(REPOSITORY, 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((part) => part.startsWith('Adding it to your Nest application'));
+  const block = section && /```[a-z]*\n([\s\S]*?)```/.exec(section)?.[1];
+  const line = block
+    ?.split('\n')
+    .map((text) => text.replace(/\s#.*$/, '').trim())
+    .find((text) => text.startsWith('npm install '));
+  if (!line) throw new Error('README.md: no npm install line in the first code block of "Adding it to your Nest application"');
+  return line.split(/\s+/).slice(2);
+}
+
+/**
+ * Nest host, CommonJS, with a health route of its own through @nestjs/terminus and the module's
+ * indicator; with `config`, its options come from @nestjs/config through forRootAsync, as in the
+ * README's example. Touches one session; prints `READY <port>` once it listens.
+ */
+export function healthHost(packageName: string, config: boolean): string {
+  const statsImport = config
+    ? `StatsModule.forRootAsync({
+      imports: [ConfigModule],
+      inject: [ConfigService],
+      useFactory: (settings) => ({
+        auth: { secret: settings.getOrThrow('STATS_JWT_SECRET') },
+        versionPolicy: { full: '>=6.0.0', partial: '>=5.5.0 <6.0.0' },
+      }),
+    })`
+    : `StatsModule.forRoot(${OPTIONS})`;
+  return `'use strict';
+require('reflect-metadata');
+const { Controller, Get, Inject, Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { HealthCheckService, TerminusModule } = require('@nestjs/terminus');
+${config ? "const { ConfigModule, ConfigService } = require('@nestjs/config');\n" : ''}const { SessionsService, StatsHealthIndicator, StatsModule } = require(${JSON.stringify(packageName)});
+
+class HealthController {
+  constructor(health, stats) {
+    this.health = health;
+    this.stats = stats;
+  }
+  check() {
+    return this.health.check([() => this.stats.isHealthy('stats')]);
+  }
+}
+Inject(HealthCheckService)(HealthController, undefined, 0);
+Inject(StatsHealthIndicator)(HealthController, undefined, 1);
+Get()(HealthController.prototype, 'check', Object.getOwnPropertyDescriptor(HealthController.prototype, 'check'));
+Controller('health')(HealthController);
+
+class AppModule {}
+Module({
+  imports: [
+    ${config ? 'ConfigModule.forRoot({ isGlobal: true }),\n    ' : ''}${statsImport},
+    TerminusModule,
+  ],
+  controllers: [HealthController],
+})(AppModule);
+
+async function main() {
+  const app = await NestFactory.create(AppModule, { logger: ['error'] });
+  app.enableShutdownHooks();
+  await app.get(SessionsService).touch(${JSON.stringify(HOST_SESSION)});
+  await app.listen(0, '127.0.0.1');
+  console.log('READY ' + app.getHttpServer().address().port);
+}
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`;
+}

@@ -181,7 +181,8 @@ async function listWithin(source: SessionSource, timeoutMs: number): Promise<Ite
   });
   try {
     const list = await Promise.race([source.listActiveSessions(), timeout]);
-    if (list === null || typeof (list as Iterable<ActiveSession>)[Symbol.iterator] !== 'function') {
+    // undefined and null have no properties to look at: checked first, so they name the source too.
+    if (list === undefined || list === null || typeof (list as Iterable<ActiveSession>)[Symbol.iterator] !== 'function') {
       throw new TypeError(`session source ${name} returned ${list === null ? 'null' : typeof list}, not an iterable`);
     }
     return list;

@@ -55,8 +55,8 @@ export class RedisConnection {
     // A host's client keeps its own error handling: a listener here would silence ioredis's report.
     if (this.ownsClient) {
       this.client.on('error', (error: Error) => {
-        this.lastError = error;
-        this.logConnectionError(error);
+        this.lastError = connectionError(error);
+        this.logConnectionError(this.lastError);
       });
       this.client.on('ready', () => {
         this.lastError = null;
@@ -141,13 +141,15 @@ export class RedisConnection {
 
   private failure(error: unknown, kind: CallKind): Error {
     const message = error instanceof Error ? error.message : String(error);
-    // ioredis refused to send (offline queue off): the connection is down, and its own error says why.
+    // While the connection is down, its own error says why, not ioredis's words about the command.
+    const cause = this.client.status !== 'ready' && this.lastError ? this.lastError : error;
+    // ioredis refused to send (offline queue off): nothing was sent.
     if (message.includes("Stream isn't writeable") || message.includes("Cluster isn't ready")) {
       return new StoreUnavailableError(this.lastError ?? error);
     }
     // Redis answered with an error: a refused script changes nothing.
     if (error instanceof Error && error.name === 'ReplyError') return new StoreUnavailableError(error);
-    return kind === 'write' ? new StoreOutcomeUnknownError(error) : new StoreUnavailableError(error);
+    return kind === 'write' ? new StoreOutcomeUnknownError(cause) : new StoreUnavailableError(cause);
   }
 
   /**
@@ -198,4 +200,18 @@ export class RedisConnection {
 /** Closing an ended client again would leave a timer of ioredis running. */
 function isEnded(client: Redis): boolean {
   return (client.status as string) === 'end';
+}
+
+/**
+ * The connection's error as one Error with a message: connecting to a name with several addresses
+ * (`localhost`: ::1 and 127.0.0.1) fails with an AggregateError whose own message is empty. A new
+ * Error also passes `instanceof Error` where Node's own errors come from another realm (Jest's VM).
+ */
+function connectionError(error: Error): Error {
+  const errors = (error as Partial<AggregateError>).errors;
+  const message =
+    error.message ||
+    (Array.isArray(errors) ? errors.map((each: { message?: string }) => each?.message ?? String(each)).join('; ') : '') ||
+    String(error);
+  return Object.assign(new Error(message, { cause: error }), { code: (error as NodeJS.ErrnoException).code });
 }

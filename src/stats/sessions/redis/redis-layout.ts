@@ -1,6 +1,8 @@
 import { hash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 
+/** Enough shards for a few masters to share the store evenly (see the README's capacity model). */
+export const DEFAULT_SHARDS = 16;
 /** Hash slots of a Redis Cluster; every key of a shard sits in one of them. */
 const SLOTS = 16384;
 /** Small hashes that hold a shard's sessions; small enough for Redis's compact encoding up to millions of sessions. */

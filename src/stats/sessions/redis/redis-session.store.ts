@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
+import { StatsConfigurationError } from '../../errors/stats-configuration.error';
 import { StoreUnavailableError } from '../../errors/store-unavailable.error';
+import { resolveKeyPrefix } from '../../stats-options.resolver';
 import type { SessionAggregates, SessionStore, StoredSession } from '../session-store.interface';
+import { isRedisClient, notARedisClient } from './redis-client';
 import { ChangeFeedReader, type FeedPosition, type ShardReply } from './change-feed.reader';
 import { RedisConnection } from './redis-connection';
-import { RedisLayout, sessionBucket, sessionField, type ShardKeys } from './redis-layout';
+import { DEFAULT_SHARDS, RedisLayout, sessionBucket, sessionField, type ShardKeys } from './redis-layout';
 import { READ_SCRIPT, REMOVE_SCRIPT, UPSERT_SCRIPT } from './redis-scripts';
 import { UpsertBatcher, UPSERT_CHUNK } from './upsert-batcher';
 
@@ -23,8 +26,6 @@ export interface RedisSessionStoreOptions {
   ttlSeconds: number;
 }
 
-/** Enough shards for a few masters to share the store evenly (see the README's capacity model). */
-export const DEFAULT_SHARDS = 16;
 /** Keys outlive the newest session by this much, so an abandoned prefix leaves Redis on its own. */
 const KEY_GRACE_MS = 60_000;
 /** Ids per HMGET of `find`. */
@@ -63,7 +64,10 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     this.ttlMs = options.ttlSeconds * 1000;
     this.timeoutMs = options.commandTimeoutMs;
     const shards = options.shards ?? DEFAULT_SHARDS;
-    this.layout = new RedisLayout(options.keyPrefix, shards);
+    if (options.client !== undefined && !isRedisClient(options.client)) {
+      throw new StatsConfigurationError('sessions.redis.client', notARedisClient(options.client));
+    }
+    this.layout = new RedisLayout(resolveKeyPrefix(options.keyPrefix), shards);
     this.clockOffsets = new Array<number | null>(shards).fill(null);
     this.connection = new RedisConnection(options);
     const client = this.connection.client;
