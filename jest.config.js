@@ -13,6 +13,9 @@ const e2e = { ...common, rootDir: 'test', testRegex: '.*\\.e2e-spec\\.ts$' };
 const PLATFORM_NEUTRAL = [
   '/package\\.e2e-spec\\.ts$', // hosts of its own, in child processes, one of them on Fastify
   '/admin-page\\.e2e-spec\\.ts$', // the browser test of the example host's page
+  '/package-install\\.e2e-spec\\.ts$', // fresh hosts installed by npm, in child processes
+  '/example-host\\.e2e-spec\\.ts$', // the example host, in a child process
+  '/redis-cluster\\.e2e-spec\\.ts$', // the store on a real cluster, with faults: the platform is not its subject
 ];
 
 module.exports = {

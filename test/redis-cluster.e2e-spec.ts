@@ -571,7 +571,7 @@ describeCluster('StatsModule on a Redis Cluster when a master fails', () => {
     expect(normalised((await b.get().expect(200)).body)).toEqual(expected);
   }, 60_000);
 
-  it('answers 503 within the bound while a master hangs (SIGSTOP), then right figures after SIGCONT', async () => {
+  it('answers 503 within the bound while a master hangs (SIGSTOP) short of a failover, then right figures after SIGCONT', async () => {
     const keyPrefix = `${runPrefix}${++prefixCount}:`;
     const a = await open('A', keyPrefix);
     const b = await open('B', keyPrefix);
@@ -584,9 +584,11 @@ describeCluster('StatsModule on a Redis Cluster when a master fails', () => {
     await sleep(1000);
     const pausedAt = Date.now();
     cluster.pause(master.port);
-    // Longer than cluster-node-timeout: the replica takes over while the master hangs.
-    const promotion = cluster.waitForPromotion(master, slot, 3000).catch(() => null);
-    await sleep(3000);
+    // As long as cluster-node-timeout: too short for a failover (which takes about 2 s here), so
+    // the master comes back as the master. A master that comes back after its replica took over
+    // is the case the README's "Known limits" describe; the next test covers the failover itself.
+    const promotion = cluster.waitForPromotion(master, slot, 1000).catch(() => null);
+    await sleep(1000);
     const resumedAt = Date.now();
     cluster.resume(master.port);
     const promoted = await promotion;

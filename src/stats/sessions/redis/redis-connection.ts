@@ -65,6 +65,7 @@ export class RedisConnection {
         this.logger.log('Redis session store connected again');
       });
       this.client.on('close', () => {
+        this.lastError ??= new Error('connection to Redis closed');
         if (this.disconnected || this.closing) return;
         this.disconnected = true;
         this.logConnectionError(this.lastError ?? new Error('connection lost'));
