@@ -12,7 +12,7 @@
  * (server.ts) and the plain node:http ceiling (ceiling-server.ts). Traffic stays on 127.0.0.1.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +49,6 @@ const ROOT = join(__dirname, '..');
 const DASHBOARD_PATH = '/stats/active-sessions/dashboard';
 /** The Redis the store is benchmarked against; keys go under a prefix of this run, deleted at the end. */
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const REDIS_STORE_FILE = join(ROOT, 'src/stats/sessions/redis-session.store.ts');
 const SECRET = 'bench-secret-of-at-least-thirty-two-characters';
 /** Long enough that no populated session expires during a run. */
 const TTL_SECONDS = 3600;
@@ -159,6 +158,8 @@ interface Scenario {
   end: ServerStats;
   /** 1-minute load average of the machine when the scenario started and after its GET loads. */
   loadAverage: [number, number];
+  /** Redis memory of the store's keys after population, per session (Redis scenarios only). */
+  redisBytesPerSession?: number;
   /** Non-200 answers and other oddities seen on the way. */
   problems: string[];
 }
@@ -427,7 +428,6 @@ function redisClient(): { client: Redis; lastError: () => string } {
 }
 
 async function redisProblem(): Promise<string | null> {
-  if (!existsSync(REDIS_STORE_FILE)) return 'src/stats/sessions/redis-session.store.ts does not exist yet';
   // The benchmark loads what it talks to: it stays on this machine.
   const host = new URL(REDIS_URL).hostname;
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) return `${REDIS_URL} is not on this machine (127.0.0.1)`;
@@ -456,6 +456,24 @@ async function keysUnder(prefix: string, limit: number): Promise<number> {
       if (cursor === '0' || found >= limit) break;
     }
     return found;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Bytes Redis spends on the keys under `prefix` (MEMORY USAGE, every element counted). */
+async function redisBytesUnder(prefix: string): Promise<number> {
+  const { client } = redisClient();
+  try {
+    let cursor = '0';
+    let bytes = 0;
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      const usages = await Promise.all(keys.map((key) => client.memory('USAGE', key, 'SAMPLES', 0)));
+      for (const usage of usages) bytes += Number(usage ?? 0);
+      cursor = next;
+    } while (cursor !== '0');
+    return bytes;
   } finally {
     client.disconnect();
   }
@@ -513,6 +531,9 @@ async function runScenario(
       return { unavailable: `the store (${ready.storeClass}) wrote no keys under ${config.redis!.keyPrefix}` };
     }
     log(`  populated in ${ready.populateSeconds.toFixed(1)} s (${ready.storeClass}, ${fmtCount(ready.distinctIps)} IPs)`);
+    const redisBytesPerSession =
+      store === 'redis' ? (await redisBytesUnder(config.redis!.keyPrefix)) / Math.max(1, sessions) : undefined;
+    if (redisBytesPerSession !== undefined) log(`  Redis memory: ${redisBytesPerSession.toFixed(0)} bytes per session`);
 
     // The first dashboard after start: every IP is located for the first time.
     server.send({ type: 'phase', name: 'cold' });
@@ -597,6 +618,7 @@ async function runScenario(
       freshMedianMs: median(freshMs),
       freshCpuMedianMs: median(freshCpuMs),
       staleFresh,
+      redisBytesPerSession,
       ours,
       ceiling,
       afterLoad,
@@ -709,6 +731,10 @@ function targets(results: Scenario[], failures: Failure[], redisNote: string | n
     figure: `${fmtCount(r.touch.perSecond)}/s at ${fmtCount(r.sessions)}`,
     pass: r.touch.perSecond >= 20_000,
   }));
+  add('1M Redis: memory per session', '<= 250 bytes', find('redis', 1_000_000), 'redis', (r) => ({
+    figure: `${(r.redisBytesPerSession ?? NaN).toFixed(0)} bytes`,
+    pass: (r.redisBytesPerSession ?? Infinity) <= 250,
+  }), 1_000_000);
   add('100k Redis: fresh dashboard', '<= 250 ms', find('redis', 100_000), 'redis', (r) => ({
     figure: fmtMs(r.freshMedianMs),
     pass: r.freshMedianMs <= 250,
