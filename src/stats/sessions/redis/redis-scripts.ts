@@ -29,6 +29,12 @@ local meta, expiry, versions, feed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local base = ARGV[1]
 local byte, sub, find = string.byte, string.sub, string.find
 
+-- Points the functions below at the shard whose keys start at KEYS[first].
+local function useShard(first, bucketBase)
+  meta, expiry, versions, feed = KEYS[first], KEYS[first + 1], KEYS[first + 2], KEYS[first + 3]
+  base = bucketBase
+end
+
 local function sessionsKey(field)
   local a, b, c, d = byte(field, 1, 4)
   return base .. 's:' .. ((((a * 31 + b) * 31 + c) * 31 + d) % ${SESSION_BUCKETS})
@@ -78,9 +84,13 @@ local function count(record, delta)
   countVersion(sub(record, bar + 1), delta)
 end
 
+local swept = 0
+
+-- Expires up to \`batches\` batches of due sessions; true when more are due.
 local function sweep(cutoff, batches)
   for _ = 1, batches do
     local due = redis.call('ZRANGEBYSCORE', expiry, '-inf', cutoff, 'LIMIT', 0, ${SWEEP_BATCH})
+    swept = swept + #due
     if #due == 0 then return false end
     for i = 1, #due do
       local key = sessionsKey(due[i])
@@ -306,4 +316,33 @@ if revision > 0 then
   end
 end
 return { 'snapshot', shardRevision, total, versionCounts, table.concat(parts, ','), id, revision, tag }
+`;
+
+/**
+ * The revisions of several shards in one call, where Redis allows it (not on a cluster, whose
+ * scripts stay within one slot). KEYS: the four keys of each shard in turn. ARGV: sweep cutoff,
+ * tag for the sweeps' changes, then each shard's bucket prefix. Answers { 'revision', "rev:tag,..." },
+ * { 'more' } while sessions are left to expire, or { 'again' } after clearing an inconsistent shard.
+ */
+export const REVISIONS_SCRIPT = `${PRELUDE}
+local revisions = {}
+local cutoff, tag = tonumber(ARGV[1]), ARGV[2]
+local more, again = false, false
+for shard = 1, #ARGV - 2 do
+  useShard(shard * 4 - 3, ARGV[shard + 2])
+  reset()
+  if swept < ${SWEEP_BATCH * 2} and sweep(cutoff, 1) then more = true end
+  if swept >= ${SWEEP_BATCH * 2} and #redis.call('ZRANGEBYSCORE', expiry, '-inf', cutoff, 'LIMIT', 0, 1) > 0 then more = true end
+  if damaged then
+    wipe()
+    again = true
+  else
+    commit(tag)
+  end
+  local state = redis.call('HMGET', meta, 'revision', 'tag')
+  revisions[#revisions + 1] = (state[1] or '0') .. ':' .. (state[2] or '')
+end
+if again then return { 'again' } end
+if more then return { 'more' } end
+return { 'revision', table.concat(revisions, ',') }
 `;

@@ -9,7 +9,7 @@ import { isRedisClient, notARedisClient } from './redis-client';
 import { ChangeFeedReader, type FeedPosition, type ShardReply } from './change-feed.reader';
 import { RedisConnection } from './redis-connection';
 import { DEFAULT_SHARDS, RedisLayout, sessionBucket, sessionField, type ShardKeys } from './redis-layout';
-import { READ_SCRIPT, REMOVE_SCRIPT, UPSERT_SCRIPT } from './redis-scripts';
+import { READ_SCRIPT, REMOVE_SCRIPT, REVISIONS_SCRIPT, UPSERT_SCRIPT } from './redis-scripts';
 import { UpsertBatcher, UPSERT_CHUNK } from './upsert-batcher';
 
 export interface RedisSessionStoreOptions {
@@ -32,7 +32,12 @@ const KEY_GRACE_MS = 60_000;
 const FIND_CHUNK = 10_000;
 
 /** Command names defined on the client; namespaced because a host's client may be shared. */
-const COMMANDS = { read: 'statsSessionsReadV3', upsert: 'statsSessionsUpsertV3', remove: 'statsSessionsRemoveV3' } as const;
+const COMMANDS = {
+  read: 'statsSessionsReadV3',
+  revisions: 'statsSessionsRevisionsV3',
+  upsert: 'statsSessionsUpsertV3',
+  remove: 'statsSessionsRemoveV3',
+} as const;
 
 type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -72,6 +77,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     this.connection = new RedisConnection(options);
     const client = this.connection.client;
     client.defineCommand(COMMANDS.read, { numberOfKeys: 4, lua: READ_SCRIPT });
+    client.defineCommand(COMMANDS.revisions, { lua: REVISIONS_SCRIPT }); // numberOfKeys given per call
     client.defineCommand(COMMANDS.upsert, { numberOfKeys: 4, lua: UPSERT_SCRIPT });
     client.defineCommand(COMMANDS.remove, { numberOfKeys: 4, lua: REMOVE_SCRIPT });
     this.batcher = new UpsertBatcher(
@@ -223,8 +229,9 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   private readCutoff = 0;
 
   private async checkRevision(now: number): Promise<string> {
-    const read = this.command(COMMANDS.read);
     const deadline = Date.now() + this.timeoutMs;
+    if (!(this.connection.client as Cluster).isCluster) return this.checkRevisionsTogether(now, deadline);
+    const read = this.command(COMMANDS.read);
     const revisions = await Promise.all(
       this.layout.shards.map(async (shard) => {
         for (;;) {
@@ -238,6 +245,21 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       }),
     );
     return revisions.join(',');
+  }
+
+  /** One call for every shard, where Redis allows scripts to span slots: one round trip per check. */
+  private async checkRevisionsTogether(now: number, deadline: number): Promise<string> {
+    const revisions = this.command(COMMANDS.revisions);
+    const shards = this.layout.shards;
+    const keys = shards.flatMap((shard) => shard.keys);
+    for (;;) {
+      const reply = (await this.connection.call(
+        () => revisions(keys.length, ...keys, now - this.ttlMs, tag(), ...shards.map((shard) => shard.bucketBase)),
+        'read',
+        deadline,
+      )) as [string, string?];
+      if (reply[0] === 'revision') return reply[1]!;
+    }
   }
 
   private async readShard(shard: ShardKeys, mode: 'changes' | 'snapshot', position?: FeedPosition): Promise<ShardReply> {

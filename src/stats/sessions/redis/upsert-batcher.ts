@@ -7,6 +7,11 @@ export const UPSERT_CHUNK = 1000;
 interface PendingUpsert {
   resolve: () => void;
   reject: (error: unknown) => void;
+  /** Calls carrying its sessions that have not settled yet, in the flush under way. */
+  pending: number;
+  /** The chunk that last counted this caller. */
+  chunk: number;
+  error?: unknown;
 }
 
 /**
@@ -19,6 +24,7 @@ interface PendingUpsert {
 export class UpsertBatcher {
   private queue: { sessions: readonly StoredSession[]; now: number; caller: PendingUpsert }[] = [];
   private scheduled = false;
+  private chunkIds = 0;
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
@@ -29,7 +35,7 @@ export class UpsertBatcher {
 
   add(sessions: readonly StoredSession[], now: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ sessions, now, caller: { resolve, reject } });
+      this.queue.push({ sessions, now, caller: { resolve, reject, pending: 0, chunk: 0 } });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -48,46 +54,46 @@ export class UpsertBatcher {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    const newest = new Map<string, { session: StoredSession; callers: Set<PendingUpsert> }>();
+    // The newest sighting of each session, and every caller that asked for it (most sessions have one).
+    const newest = new Map<string, { session: StoredSession; caller: PendingUpsert; others?: PendingUpsert[] }>();
     let now = 0;
     for (const { sessions, now: calledAt, caller } of batch) {
       now = Math.max(now, calledAt);
       for (const session of sessions) {
         const known = newest.get(session.id);
-        if (!known) newest.set(session.id, { session, callers: new Set([caller]) });
+        if (!known) newest.set(session.id, { session, caller });
         else {
           if (known.session.seenAt <= session.seenAt) known.session = session;
-          known.callers.add(caller);
+          if (known.caller !== caller) (known.others ??= []).push(caller);
         }
       }
     }
-    const byShard = new Map<number, { sessions: StoredSession[]; callers: Set<PendingUpsert> }[]>();
-    for (const { session, callers } of newest.values()) {
+    const byShard = new Map<number, { id: number; sessions: StoredSession[]; callers: PendingUpsert[] }[]>();
+    for (const { session, caller, others } of newest.values()) {
       const shard = this.shardOf(session);
       let chunks = byShard.get(shard);
       if (!chunks) byShard.set(shard, (chunks = []));
       let chunk = chunks[chunks.length - 1];
-      if (!chunk || chunk.sessions.length === UPSERT_CHUNK) chunks.push((chunk = { sessions: [], callers: new Set() }));
+      if (!chunk || chunk.sessions.length === UPSERT_CHUNK) chunks.push((chunk = { id: ++this.chunkIds, sessions: [], callers: [] }));
       chunk.sessions.push(session);
-      for (const caller of callers) chunk.callers.add(caller);
-    }
-    const callsOf = new Map<PendingUpsert, Promise<void>[]>();
-    for (const [shard, chunks] of byShard) {
-      for (const chunk of chunks) {
-        const call = this.send(shard, chunk.sessions, now);
-        this.track(call);
-        for (const caller of chunk.callers) {
-          let calls = callsOf.get(caller);
-          if (!calls) callsOf.set(caller, (calls = []));
-          calls.push(call);
-        }
+      for (const each of others ? [caller, ...others] : [caller]) {
+        // Counted once per chunk: the chunk's number marks the callers already in it.
+        if (each.chunk === chunk.id) continue;
+        each.chunk = chunk.id;
+        each.pending++;
+        chunk.callers.push(each);
       }
     }
-    for (const { caller } of batch) {
-      const calls = callsOf.get(caller);
-      if (!calls) caller.resolve(); // every session of it was already expired, or left out
-      else void Promise.allSettled(calls).then((outcomes) => settle(caller, outcomes));
+    for (const [shard, chunks] of byShard) {
+      for (const { sessions, callers } of chunks) {
+        const call = this.send(shard, sessions, now).then(
+          () => callers.forEach((caller) => settleOne(caller)),
+          (error: unknown) => callers.forEach((caller) => settleOne(caller, error)),
+        );
+        this.track(call);
+      }
     }
+    for (const { caller } of batch) if (caller.pending === 0) caller.resolve(); // nothing of it was left to send
   }
 
   private track(call: Promise<unknown>): void {
@@ -97,10 +103,11 @@ export class UpsertBatcher {
   }
 }
 
-/** Resolved when every call carrying the caller's sessions succeeded; an unknown outcome outweighs a refusal. */
-function settle(caller: PendingUpsert, outcomes: PromiseSettledResult<void>[]): void {
-  const failures = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-  if (failures.length === 0) return caller.resolve();
-  const unknown = failures.find((failure) => failure.reason instanceof StoreOutcomeUnknownError);
-  caller.reject((unknown ?? failures[0]).reason);
+/** One call carrying some of the caller's sessions settled; the caller settles with the last one. */
+function settleOne(caller: PendingUpsert, error?: unknown): void {
+  // An unknown outcome outweighs a refusal: the caller must not take its touch for not stored.
+  if (error !== undefined && !(caller.error instanceof StoreOutcomeUnknownError)) caller.error = error;
+  if (--caller.pending > 0) return;
+  if (caller.error === undefined) caller.resolve();
+  else caller.reject(caller.error);
 }
