@@ -178,18 +178,21 @@ local function apply()
   sweep(tonumber(ARGV[2]), 1)
   for _, row in ipairs(rows) do
     local field, seenAtText, record = row[1], row[2], row[3]
-    local seenAt = tonumber(seenAtText)
-    local old = redis.call('ZSCORE', expiry, field)
-    if not old or tonumber(old) <= seenAt then
+    -- One call answers the common cases: 1 when the session is new or this sighting is newer. A
+    -- sighting as old as the stored one still decides the IP and version (the later call wins).
+    local apply = redis.call('ZADD', expiry, 'GT', 'CH', seenAtText, field) == 1
+    if not apply then
+      local stored = redis.call('ZSCORE', expiry, field)
+      apply = stored ~= false and tonumber(stored) == tonumber(seenAtText)
+    end
+    if apply then
       local key = sessionsKey(field)
       local oldRecord = redis.call('HGET', key, field)
-      if (oldRecord ~= false) ~= (old ~= false) then damaged = 'a session without its record, or a record without its session' end
       if oldRecord ~= record then
         if oldRecord then count(oldRecord, -1) end
         if redis.call('HSET', key, field, record) == 1 and redis.call('HLEN', key) == 1 then created[key] = true end
         count(record, 1)
       end
-      redis.call('ZADD', expiry, seenAtText, field)
     end
   end
 end
