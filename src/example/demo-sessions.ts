@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { StoreUnavailableError, type SessionsService, type TouchSessionInput } from '../stats';
+import { SessionStoreError, type SessionsService, type TouchSessionInput } from '../stats';
 
 /** Public addresses that geoip-lite places on every inhabited continent. */
 const DEMO_NETWORKS = [
@@ -44,7 +44,7 @@ export async function addDemoSessionsWhenStoreAnswers(
       await addDemoSessions(sessions, count);
       if (!first) logger.log(`Added ${count} demo sessions: the session store answers again`);
     } catch (error) {
-      if (!(error instanceof StoreUnavailableError)) {
+      if (!(error instanceof SessionStoreError)) {
         logger.error(`Demo sessions not added: ${describe(error)}`);
         return;
       }

@@ -3,6 +3,7 @@ export * from './token.error';
 export * from './insufficient-permissions.error';
 export * from './not-acceptable.error';
 export * from './internal.error';
+export * from './session-store.error';
 export * from './store-unavailable.error';
 export * from './store-outcome-unknown.error';
 export * from './key-set-unavailable.error';

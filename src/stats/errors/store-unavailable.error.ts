@@ -1,18 +1,11 @@
-import { HttpStatus } from '@nestjs/common';
-import { StatsApiError } from './stats-api.error';
+import { SessionStoreError } from './session-store.error';
 
 /**
  * 503: the session store (Redis) cannot be reached, or refused the call: nothing was stored. A
  * write that was sent but not answered in time fails with {@link StoreOutcomeUnknownError} instead.
  */
-export class StoreUnavailableError extends StatsApiError {
+export class StoreUnavailableError extends SessionStoreError {
   constructor(cause?: unknown) {
-    super(
-      HttpStatus.SERVICE_UNAVAILABLE,
-      'service_unavailable',
-      'Session store unavailable. Try again later.',
-      { 'Retry-After': '5' },
-      cause,
-    );
+    super(cause);
   }
 }
