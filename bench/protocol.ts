@@ -1,6 +1,7 @@
 /** Messages between the orchestrator (run.ts) and the server process (server.ts), over fork IPC. */
 
-export type StoreKind = 'memory' | 'redis';
+/** `cluster`: the Redis store on a local Redis Cluster of three masters with a replica each. */
+export type StoreKind = 'memory' | 'redis' | 'cluster';
 
 /** The host's HTTP platform: Nest's Express or Fastify adapter. */
 export type PlatformKind = 'express' | 'fastify';
@@ -13,7 +14,8 @@ export interface ServerConfig {
   seed: number;
   secret: string;
   ttlSeconds: number;
-  redis?: { url: string; keyPrefix: string };
+  /** A standalone Redis by `url`, or a cluster by its nodes (`host:port`). */
+  redis?: { url?: string; clusterNodes?: string[]; keyPrefix: string };
 }
 
 export type ToServer =

@@ -17,6 +17,8 @@ import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { hasRedisCli, LocalRedisCluster } from '../test/support/redis-cluster';
+import { hasRedisServer } from '../test/support/redis-server';
 import { sign } from 'jsonwebtoken';
 import type {
   FromServer,
@@ -59,6 +61,8 @@ interface Options {
   platforms: PlatformKind[];
   sizes: number[];
   redisSizes: number[];
+  /** Sizes run on a local Redis Cluster (three masters, a replica each) started for the run. */
+  clusterSizes: number[];
   duration: number;
   connections: number;
   fresh: number;
@@ -75,6 +79,7 @@ function parseOptions(argv: string[]): Options {
         platforms: ['express'],
         sizes: [1_000, 100_000],
         redisSizes: [10_000],
+        clusterSizes: [],
         duration: 2,
         connections: 32,
         fresh: 5,
@@ -86,6 +91,7 @@ function parseOptions(argv: string[]): Options {
         platforms: ['express'],
         sizes: [1_000, 100_000, 1_000_000],
         redisSizes: [1_000, 100_000, 1_000_000],
+        clusterSizes: [100_000],
         duration: 10,
         connections: 32,
         fresh: 7,
@@ -98,6 +104,7 @@ function parseOptions(argv: string[]): Options {
     '--platform': (value) => (options.platforms = platforms(value)),
     '--sizes': (value) => (options.sizes = list(value)),
     '--redis-sizes': (value) => (options.redisSizes = list(value)),
+    '--cluster-sizes': (value) => (options.clusterSizes = list(value)),
     '--duration': (value) => (options.duration = Number(value)),
     '--connections': (value) => (options.connections = Number(value)),
     '--fresh': (value) => (options.fresh = Number(value)),
@@ -160,6 +167,8 @@ interface Scenario {
   loadAverage: [number, number];
   /** Redis memory of the store's keys after population, per session (Redis scenarios only). */
   redisBytesPerSession?: number;
+  /** On a cluster: each master's share of that memory. */
+  masterShares?: number[];
   /** Non-200 answers and other oddities seen on the way. */
   problems: string[];
 }
@@ -415,8 +424,8 @@ function round1(value: number): number {
 // ---------------------------------------------------------------- Redis
 
 /** A client for the benchmark's own checks; errors surface through the commands, not as events. */
-function redisClient(): { client: Redis; lastError: () => string } {
-  const client = new Redis(REDIS_URL, {
+function redisClient(url = REDIS_URL): { client: Redis; lastError: () => string } {
+  const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1000,
     maxRetriesPerRequest: 1,
@@ -425,6 +434,24 @@ function redisClient(): { client: Redis; lastError: () => string } {
   let last = '';
   client.on('error', (error: Error) => (last = error.message));
   return { client, lastError: () => last };
+}
+
+/** The Redis servers holding a scenario's keys: the standalone one, or each master of the cluster. */
+let clusterMasters: string[] = [];
+
+async function withRedisServers<T>(store: StoreKind, each: (client: Redis) => Promise<T>): Promise<T[]> {
+  const urls = store === 'cluster' ? clusterMasters.map((node) => `redis://${node}`) : [REDIS_URL];
+  return Promise.all(
+    urls.map(async (url) => {
+      const { client } = redisClient(url);
+      try {
+        await client.connect();
+        return await each(client);
+      } finally {
+        client.disconnect();
+      }
+    }),
+  );
 }
 
 async function redisProblem(): Promise<string | null> {
@@ -443,58 +470,47 @@ async function redisProblem(): Promise<string | null> {
   }
 }
 
-/** Counts (up to `limit`) the keys under a prefix; bounded scan. */
-async function keysUnder(prefix: string, limit: number): Promise<number> {
-  const { client } = redisClient();
-  try {
-    let cursor = '0';
-    let found = 0;
-    for (let round = 0; round < 100_000; round++) {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      found += keys.length;
-      cursor = next;
-      if (cursor === '0' || found >= limit) break;
-    }
-    return found;
-  } finally {
-    client.disconnect();
+/** Calls `each` with every batch of keys under a prefix on one server; bounded scan. */
+async function scanKeys(client: Redis, prefix: string, each: (keys: string[]) => Promise<boolean | void>): Promise<void> {
+  let cursor = '0';
+  for (let round = 0; round < 1_000_000; round++) {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length && (await each(keys)) === false) return;
+    cursor = next;
+    if (cursor === '0') return;
   }
 }
 
-/** Bytes Redis spends on the keys under `prefix` (MEMORY USAGE, every element counted). */
-async function redisBytesUnder(prefix: string): Promise<number> {
-  const { client } = redisClient();
-  try {
-    let cursor = '0';
+/** Counts (up to `limit`) the keys under a prefix. */
+async function keysUnder(store: StoreKind, prefix: string, limit: number): Promise<number> {
+  const counts = await withRedisServers(store, async (client) => {
+    let found = 0;
+    await scanKeys(client, prefix, async (keys) => (found += keys.length) < limit);
+    return found;
+  });
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
+/** Bytes each server spends on the keys under `prefix` (MEMORY USAGE, every element counted). */
+async function redisBytesUnder(store: StoreKind, prefix: string): Promise<number[]> {
+  return withRedisServers(store, async (client) => {
     let bytes = 0;
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    await scanKeys(client, prefix, async (keys) => {
       const usages = await Promise.all(keys.map((key) => client.memory('USAGE', key, 'SAMPLES', 0)));
       for (const usage of usages) bytes += Number(usage ?? 0);
-      cursor = next;
-    } while (cursor !== '0');
+    });
     return bytes;
-  } finally {
-    client.disconnect();
-  }
+  });
 }
 
 /** Deletes this run's keys, and only them. */
-async function deleteKeysUnder(prefix: string): Promise<number> {
-  const { client } = redisClient();
-  try {
-    let cursor = '0';
+async function deleteKeysUnder(store: StoreKind, prefix: string): Promise<number> {
+  const counts = await withRedisServers(store, async (client) => {
     let deleted = 0;
-    for (let round = 0; round < 1_000_000; round++) {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) deleted += await client.unlink(...keys);
-      cursor = next;
-      if (cursor === '0') break;
-    }
+    await scanKeys(client, prefix, async (keys) => void (deleted += await client.unlink(...keys)));
     return deleted;
-  } finally {
-    client.disconnect();
-  }
+  });
+  return counts.reduce((sum, count) => sum + count, 0);
 }
 
 // ---------------------------------------------------------------- one scenario
@@ -516,6 +532,9 @@ async function runScenario(
     secret: SECRET,
     ttlSeconds: TTL_SECONDS,
     ...(store === 'redis' ? { redis: { url: REDIS_URL, keyPrefix: `${redisPrefix}${platform}:${sessions}:` } } : {}),
+    ...(store === 'cluster'
+      ? { redis: { clusterNodes: clusterMasters, keyPrefix: `${redisPrefix}${platform}:cluster:${sessions}:` } }
+      : {}),
   };
   const execArgv = ['--max-old-space-size=4096'];
   const env: Record<string, string> = { BENCH_SERVER_CONFIG: JSON.stringify(config) };
@@ -527,13 +546,18 @@ async function runScenario(
     const ready = await server.next<FromServer>(600_000);
     if (ready.type === 'unavailable') return { unavailable: ready.reason };
     if (ready.type !== 'ready') throw new Error(`server: expected ready, got ${ready.type}`);
-    if (store === 'redis' && (await keysUnder(config.redis!.keyPrefix, 1)) === 0) {
+    if (store !== 'memory' && (await keysUnder(store, config.redis!.keyPrefix, 1)) === 0) {
       return { unavailable: `the store (${ready.storeClass}) wrote no keys under ${config.redis!.keyPrefix}` };
     }
     log(`  populated in ${ready.populateSeconds.toFixed(1)} s (${ready.storeClass}, ${fmtCount(ready.distinctIps)} IPs)`);
-    const redisBytesPerSession =
-      store === 'redis' ? (await redisBytesUnder(config.redis!.keyPrefix)) / Math.max(1, sessions) : undefined;
-    if (redisBytesPerSession !== undefined) log(`  Redis memory: ${redisBytesPerSession.toFixed(0)} bytes per session`);
+    const redisBytes = store === 'memory' ? [] : await redisBytesUnder(store, config.redis!.keyPrefix);
+    const redisBytesTotal = redisBytes.reduce((sum, bytes) => sum + bytes, 0);
+    const redisBytesPerSession = store === 'memory' ? undefined : redisBytesTotal / Math.max(1, sessions);
+    const masterShares = store === 'cluster' ? redisBytes.map((bytes) => bytes / Math.max(1, redisBytesTotal)) : undefined;
+    if (redisBytesPerSession !== undefined) {
+      const shares = masterShares ? `; per master ${masterShares.map((share) => `${(share * 100).toFixed(0)} %`).join(', ')}` : '';
+      log(`  Redis memory: ${redisBytesPerSession.toFixed(0)} bytes per session${shares}`);
+    }
 
     // The first dashboard after start: every IP is located for the first time.
     server.send({ type: 'phase', name: 'cold' });
@@ -596,7 +620,7 @@ async function runScenario(
     const afterLoad = (await server.ask({ type: 'stats' }, 'stats')).stats;
 
     server.send({ type: 'phase', name: 'touch' });
-    const concurrency = store === 'redis' ? 1000 : 1;
+    const concurrency = store === 'memory' ? 1 : 1000;
     const touchRequest = { type: 'touch-bench', durationMs: options.touchMs, concurrency } as const;
     const { result: touch } = await server.ask(touchRequest, 'touch-bench', 120_000);
     log(`  touch: ${fmtCount(touch.perSecond)}/s (${fmtCount(touch.touches)} touches, concurrency ${concurrency})`);
@@ -619,6 +643,7 @@ async function runScenario(
       freshCpuMedianMs: median(freshCpuMs),
       staleFresh,
       redisBytesPerSession,
+      masterShares,
       ours,
       ceiling,
       afterLoad,
@@ -735,6 +760,23 @@ function targets(results: Scenario[], failures: Failure[], redisNote: string | n
     figure: `${(r.redisBytesPerSession ?? NaN).toFixed(0)} bytes`,
     pass: (r.redisBytesPerSession ?? Infinity) <= 250,
   }), 1_000_000);
+  const cluster100k = find('cluster', 100_000);
+  if (cluster100k || failures.some((f) => f.store === 'cluster')) {
+    add('100k cluster: memory share of each master', '20 to 50 %', cluster100k, 'cluster', (r) => {
+      const shares = r.masterShares ?? [];
+      return {
+        figure: shares.map((share) => fmtPct(share)).join(', '),
+        pass: shares.length > 1 && shares.every((share) => share >= 0.2 && share <= 0.5),
+      };
+    }, 100_000);
+    const standalone = find('redis', 100_000);
+    add('100k: touch on the cluster vs standalone', '>= 100 %', cluster100k, 'cluster', (r) => ({
+      figure: standalone
+        ? `${fmtPct(r.touch.perSecond / standalone.touch.perSecond)} (${fmtCount(r.touch.perSecond)} vs ${fmtCount(standalone.touch.perSecond)}/s)`
+        : `${fmtCount(r.touch.perSecond)}/s; standalone not run`,
+      pass: standalone ? r.touch.perSecond >= standalone.touch.perSecond : null,
+    }), 100_000);
+  }
   add('100k Redis: fresh dashboard', '<= 250 ms', find('redis', 100_000), 'redis', (r) => ({
     figure: fmtMs(r.freshMedianMs),
     pass: r.freshMedianMs <= 250,
@@ -946,7 +988,7 @@ async function main(): Promise<void> {
   const results: Scenario[] = [];
   // An interrupted run still removes its Redis keys.
   process.once('SIGINT', () => {
-    void deleteKeysUnder(redisPrefix)
+    void deleteKeysUnder('redis', redisPrefix)
       .catch(() => 0)
       .finally(() => process.exit(130));
   });
@@ -986,9 +1028,35 @@ async function main(): Promise<void> {
     }
   } finally {
     if (redisUsed) {
-      const deleted = await deleteKeysUnder(redisPrefix).catch(() => 0);
+      const deleted = await deleteKeysUnder('redis', redisPrefix).catch(() => 0);
       if (deleted) log(`deleted ${fmtCount(deleted)} Redis keys under ${redisPrefix}`);
     }
+  }
+
+  // The cluster: one of the run's own (its processes end with it), or the one BENCH_REDIS_CLUSTER_NODES lists.
+  let cluster: LocalRedisCluster | null = null;
+  try {
+    if (options.clusterSizes.length > 0) {
+      if (process.env.BENCH_REDIS_CLUSTER_NODES) {
+        clusterMasters = process.env.BENCH_REDIS_CLUSTER_NODES.split(',').filter(Boolean);
+      } else if (hasRedisServer && hasRedisCli) {
+        log('starting a Redis Cluster of three masters with a replica each');
+        cluster = await new LocalRedisCluster().start();
+      } else {
+        log('Redis Cluster skipped: redis-server and redis-cli are needed');
+      }
+      if (cluster) clusterMasters = (await cluster.masters()).map((node) => node.address);
+    }
+    for (const sessions of clusterMasters.length ? options.clusterSizes : []) {
+      for (const platform of options.platforms) {
+        const result = await runScenario(platform, 'cluster', sessions, options, authorization, redisPrefix, profileDir);
+        if ('unavailable' in result) throw new Error(result.unavailable);
+        record(platform, 'cluster', sessions, result);
+      }
+    }
+  } finally {
+    if (clusterMasters.length && !cluster) await deleteKeysUnder('cluster', redisPrefix).catch(() => 0);
+    await cluster?.stop();
   }
 
   const seconds = (Date.now() - startedAt) / 1000;

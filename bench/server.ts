@@ -14,6 +14,7 @@ import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Cluster } from 'ioredis';
 import {
   MemorySessionStore,
   SESSION_STORE,
@@ -148,12 +149,19 @@ class LoopWatch {
   }
 }
 
+/** A cluster's client is the host's own: the module never closes it, and the process's exit does. */
+function redisOptions({ url, clusterNodes, keyPrefix }: NonNullable<ServerConfig['redis']>) {
+  if (!clusterNodes) return { url, keyPrefix };
+  const nodes = clusterNodes.map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1]) }));
+  return { client: new Cluster(nodes, { redisOptions: { connectionName: 'stats-bench' } }), keyPrefix };
+}
+
 @Module({
   imports: [
     StatsModule.forRoot({
       auth: { secret: config.secret },
       versionPolicy: { full: '>=6.0.0', partial: '>=5.5.0 <6.0.0' },
-      sessions: { ttlSeconds: config.ttlSeconds, ...(config.redis ? { redis: config.redis } : {}) },
+      sessions: { ttlSeconds: config.ttlSeconds, ...(config.redis ? { redis: redisOptions(config.redis) } : {}) },
     }),
   ],
 })
