@@ -9,8 +9,8 @@ export const FEED_PAGE = 50;
 
 /**
  * Shared prelude of the scripts, all of which work on one shard. KEYS: meta hash (revision, tag of
- * the latest change, lease), expiry ZSET (session field by seenAt), per-version counts, change feed
- * stream. ARGV[1]: the prefix of the shard's bucket keys: `s:<n>` hashes hold the sessions (field
+ * the latest change, lease), expiry ZSET ("field|ip|version" by seenAt: a refresh with the same IP
+ * and version is one ZADD), per-version counts, change feed stream. ARGV[1]: the prefix of the shard's bucket keys: `s:<n>` hashes hold the sessions (field
  * -> "ip|version"), `i:<n>` hashes the per-IP counts. Small hashes keep Redis's compact encoding;
  * the bucket of a session field is computed from its first four characters, the bucket of an IP
  * from its SHA-1. An IP never contains "|" or ",".
@@ -93,11 +93,10 @@ local function sweep(cutoff, batches)
     swept = swept + #due
     if #due == 0 then return false end
     for i = 1, #due do
-      local key = sessionsKey(due[i])
-      local record = redis.call('HGET', key, due[i])
-      if record then
-        count(record, -1)
-        redis.call('HDEL', key, due[i])
+      local bar = find(due[i], '|', 1, true)
+      local field = sub(due[i], 1, bar - 1)
+      if redis.call('HDEL', sessionsKey(field), field) == 1 then
+        count(sub(due[i], bar + 1), -1)
       else
         damaged = 'a session due to expire has no record'
       end
@@ -178,18 +177,28 @@ local function apply()
   sweep(tonumber(ARGV[2]), 1)
   for _, row in ipairs(rows) do
     local field, seenAtText, record = row[1], row[2], row[3]
-    -- One call answers the common cases: 1 when the session is new or this sighting is newer. A
-    -- sighting as old as the stored one still decides the IP and version (the later call wins).
-    local apply = redis.call('ZADD', expiry, 'GT', 'CH', seenAtText, field) == 1
-    if not apply then
-      local stored = redis.call('ZSCORE', expiry, field)
-      apply = stored ~= false and tonumber(stored) == tonumber(seenAtText)
-    end
-    if apply then
+    local member = field .. '|' .. record
+    -- 0: the session is known with this IP and version; at most its time moved (GT keeps the newest).
+    if redis.call('ZADD', expiry, 'GT', seenAtText, member) == 1 then
       local key = sessionsKey(field)
       local oldRecord = redis.call('HGET', key, field)
-      if oldRecord ~= record then
-        if oldRecord then count(oldRecord, -1) end
+      local newest = true
+      if oldRecord == record then
+        damaged = 'a record without its session'
+      elseif oldRecord then
+        local oldMember = field .. '|' .. oldRecord
+        local oldSeenAt = redis.call('ZSCORE', expiry, oldMember)
+        if not oldSeenAt then
+          damaged = 'a record without its session'
+        elseif tonumber(oldSeenAt) > tonumber(seenAtText) then
+          newest = false -- an older sighting with another IP or version: the stored one stays
+          redis.call('ZREM', expiry, member)
+        else
+          redis.call('ZREM', expiry, oldMember) -- as old or older: this one decides (the later call wins)
+          count(oldRecord, -1)
+        end
+      end
+      if newest then
         if redis.call('HSET', key, field, record) == 1 and redis.call('HLEN', key) == 1 then created[key] = true end
         count(record, 1)
       end
@@ -214,12 +223,11 @@ for i = 6, #ARGV do
   local field = ARGV[i]
   local key = sessionsKey(field)
   local record = redis.call('HGET', key, field)
-  local removed = redis.call('ZREM', expiry, field)
   if record then
+    if redis.call('ZREM', expiry, field .. '|' .. record) == 0 then damaged = 'a record without its session' end
     count(record, -1)
     redis.call('HDEL', key, field)
   end
-  if (record ~= false) ~= (removed == 1) then damaged = 'a session without its record, or a record without its session' end
 end
 if damaged then wipe() else commit(ARGV[4]) end
 return { 'ok', serverMs() }

@@ -186,26 +186,33 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     }
     const client = this.connection.client;
     const findInShard = async (shard: ShardKeys, chunk: { id: string; field: string }[]) => {
-      const times = await this.connection.call(() => client.zmscore(shard.keys[1], ...chunk.map(({ field }) => field)), 'read');
-      const active = chunk.filter((_, index) => times[index] !== null && Number(times[index]) > cutoff);
-      const byBucket = new Map<string, { id: string; field: string; seenAt: number }[]>();
-      for (const entry of active) {
+      const byBucket = new Map<string, { id: string; field: string }[]>();
+      for (const entry of chunk) {
         const key = `${shard.bucketBase}s:${sessionBucket(entry.field)}`;
         const list = byBucket.get(key) ?? [];
-        list.push({ ...entry, seenAt: Number(times[chunk.indexOf(entry)]) });
+        list.push(entry);
         byBucket.set(key, list);
       }
+      const stored: { id: string; field: string; record: string }[] = [];
       await Promise.all(
         [...byBucket].map(async ([key, entries]) => {
           const records = await this.connection.call(() => client.hmget(key, ...entries.map(({ field }) => field)), 'read');
-          entries.forEach(({ id, seenAt }, index) => {
+          entries.forEach((entry, index) => {
             const record = records[index];
-            if (record === null) return;
-            const bar = record.indexOf('|');
-            found.set(id, { id, seenAt, ip: record.slice(0, bar), clientVersion: record.slice(bar + 1) });
+            if (record !== null) stored.push({ ...entry, record });
           });
         }),
       );
+      if (stored.length === 0) return;
+      // A session's time is its score in the expiry ZSET, under "field|ip|version".
+      const members = stored.map(({ field, record }) => `${field}|${record}`);
+      const times = await this.connection.call(() => client.zmscore(shard.keys[1], ...members), 'read');
+      stored.forEach(({ id, record }, index) => {
+        const seenAt = times[index] === null ? NaN : Number(times[index]);
+        if (!(seenAt > cutoff)) return;
+        const bar = record.indexOf('|');
+        found.set(id, { id, seenAt, ip: record.slice(0, bar), clientVersion: record.slice(bar + 1) });
+      });
     };
     await Promise.all(
       [...byShard].flatMap(([shard, list]) =>
