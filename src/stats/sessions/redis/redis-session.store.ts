@@ -141,7 +141,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       check.next = check.running
         .catch(() => undefined)
         .then(() => {
-          const next = this.checkRevision(Math.max(now, Date.now())); // as new as the request that waits longest
+          const next = this.checkRevision(Math.max(now, Date.now())); // the time it starts, after each waiting request came
           this.revisionCheck = { running: next, next: null };
           void next.catch(() => undefined).then(() => {
             if (this.revisionCheck?.running === next && !this.revisionCheck.next) this.revisionCheck = null;
