@@ -92,10 +92,11 @@ async function openInstance(
   nodes: Array<{ host: string; port: number }>,
   keyPrefix: string,
   commandTimeoutMs = 2000,
+  waitForReplicas = 0,
 ): Promise<Instance> {
   const client = clusterClient(nodes);
   const app = await createStatsApp({
-    sessions: { ttlSeconds: TTL_SECONDS, redis: { client, keyPrefix, commandTimeoutMs } },
+    sessions: { ttlSeconds: TTL_SECONDS, redis: { client, keyPrefix, commandTimeoutMs, waitForReplicas } },
   });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
@@ -459,8 +460,8 @@ describeCluster('StatsModule on a Redis Cluster when a master fails', () => {
   let prefixCount = 0;
   const runPrefix = uniqueKeyPrefix('cluster-faults');
   const instances: Instance[] = [];
-  const open = async (name: string, keyPrefix: string) => {
-    const instance = await openInstance(name, cluster.startupNodes, keyPrefix, COMMAND_TIMEOUT_MS);
+  const open = async (name: string, keyPrefix: string, waitForReplicas = 0) => {
+    const instance = await openInstance(name, cluster.startupNodes, keyPrefix, COMMAND_TIMEOUT_MS, waitForReplicas);
     instances.push(instance);
     return instance;
   };
@@ -656,6 +657,40 @@ describeCluster('StatsModule on a Redis Cluster when a master fails', () => {
       load.stopAt = 0;
       await traffic;
     }
+  }, 60_000);
+
+  it('with waitForReplicas 1, loses no acknowledged touch when a master hangs past its failover and resumes', async () => {
+    const keyPrefix = `${runPrefix}${++prefixCount}:`;
+    const a = await open('A', keyPrefix, 1);
+    const b = await open('B', keyPrefix, 1);
+    const load = new SteadyLoad([a, b]);
+    await load.warmUp(30);
+    const { master, slot } = await masterOfStore(keyPrefix);
+
+    const traffic = load.run();
+    await sleep(1000);
+    cluster.pause(master.port);
+    const promotion = await cluster.waitForPromotion(master, slot, 10_000).catch(() => null);
+    await sleep(300);
+    const resumedAt = Date.now();
+    cluster.resume(master.port);
+    load.stopAt = resumedAt + 2000;
+    await traffic;
+    expect(promotion).not.toBeNull();
+
+    // Every touch acknowledged during the run is in the store once the former master has rejoined.
+    const fresh = await open('fresh', keyPrefix);
+    const missing = await eventually(async () => {
+      const body = await nextDashboard(fresh);
+      const ips = new Set((body as { geoIpData: { ips: string[] }[] }).geoIpData.flatMap((location) => location.ips));
+      return [...load.acknowledged].filter((id) => !ips.has(load.sessions.get(id)!.ip));
+    }, 10_000);
+    console.log(
+      `hang past the failover with waitForReplicas 1: ${load.acknowledged.size} touches acknowledged, ` +
+        `${load.touches.filter((touch) => touch.error instanceof StoreOutcomeUnknownError).length} of unknown outcome, ` +
+        `${missing.length} acknowledged and missing`,
+    );
+    expect(missing).toEqual([]);
   }, 60_000);
 
   /**

@@ -37,6 +37,12 @@ export interface StatsRedisOptions {
    * masters share them. Default 16. Changing it starts an empty store under new keys (see README).
    */
   shards?: number;
+  /**
+   * Replicas that must have a touch before it counts as done (Redis WAIT), so that a failover never
+   * loses an acknowledged touch. While a master has fewer replicas in sync (right after a failover),
+   * its touches fail with StoreOutcomeUnknownError. Default 0: Redis's own asynchronous replication.
+   */
+  waitForReplicas?: number;
   /** Bound on each Redis call before the route answers 503. Default 2000 ms. */
   commandTimeoutMs?: number;
 }

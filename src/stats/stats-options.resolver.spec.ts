@@ -284,7 +284,7 @@ describe('resolveStatsOptions', () => {
       [{ sessions: { redis: { url: 'redis://localhost', keyprefix: 'app:' } } }, 'sessions.redis.keyprefix', 'did you mean "sessions.redis.keyPrefix"?'],
       [{ sessions: { redis: { url: 'redis://localhost', commandTimeout: 5 } } }, 'sessions.redis.commandTimeout', 'did you mean "sessions.redis.commandTimeoutMs"?'],
       [{ sessions: { redis: { uri: 'redis://localhost' } } }, 'sessions.redis.uri', 'did you mean "sessions.redis.url"?'],
-      [{ sessions: { redis: { url: 'redis://localhost', host: 'localhost' } } }, 'sessions.redis.host', 'the options of sessions.redis are url, client, keyPrefix, shards, commandTimeoutMs'],
+      [{ sessions: { redis: { url: 'redis://localhost', host: 'localhost' } } }, 'sessions.redis.host', 'the options of sessions.redis are url, client, keyPrefix, shards, waitForReplicas, commandTimeoutMs'],
       [{ versionPolicy: { ...VERSION_POLICY, none: '<5' } }, 'versionPolicy.none', 'the options of versionPolicy are full, partial'],
       [{ versionPolicy: { full: '>=6', partal: '>=5' } }, 'versionPolicy.partal', 'did you mean "versionPolicy.partial"?'],
       [{ tracking: { sessionClaim: 'sid' } }, 'tracking.sessionClaim', 'did you mean "tracking.sessionIdClaim"?'],
@@ -328,6 +328,22 @@ describe('resolveStatsOptions', () => {
       const resolved = resolveStatsOptions(options({ sessions: { sources: [new GatewaySessions()], store: store as never } }));
       expect(resolved.sessions.sources[0]).toBeInstanceOf(GatewaySessions);
       expect(resolved.sessions.store).toBe(store);
+    });
+  });
+
+  describe('sessions.redis.waitForReplicas', () => {
+    it('defaults to 0 and takes a whole number from 0 to 16', () => {
+      const redis = (waitForReplicas?: unknown) => ({ sessions: { redis: { url: 'redis://localhost', waitForReplicas } } });
+      expect(resolveStatsOptions(options(redis())).sessions.redis!.waitForReplicas).toBe(0);
+      expect(resolveStatsOptions(options(redis(1))).sessions.redis!.waitForReplicas).toBe(1);
+    });
+
+    it.each([[-1], [0.5], [17], ['1']])('refuses %p at start-up, naming the option', (waitForReplicas) => {
+      const error = failure(
+        options({ sessions: { redis: { url: 'redis://localhost', waitForReplicas } } }),
+        'sessions.redis.waitForReplicas',
+      );
+      expect(error.message).toContain('must be a whole number from 0 to 16');
     });
   });
 

@@ -45,7 +45,7 @@ export interface ResolvedSessionsOptions {
   ttlSeconds: number;
   sources: SessionSource[];
   sourceTimeoutMs: number;
-  redis?: Required<Pick<StatsRedisOptions, 'keyPrefix' | 'commandTimeoutMs' | 'shards'>> & StatsRedisOptions;
+  redis?: Required<Pick<StatsRedisOptions, 'keyPrefix' | 'commandTimeoutMs' | 'shards' | 'waitForReplicas'>> & StatsRedisOptions;
   store?: SessionStore;
 }
 
@@ -84,7 +84,14 @@ const SESSIONS_OPTIONS: Names<StatsSessionsOptions> = {
   redis: true,
   store: true,
 };
-const REDIS_OPTIONS: Names<StatsRedisOptions> = { url: true, client: true, keyPrefix: true, shards: true, commandTimeoutMs: true };
+const REDIS_OPTIONS: Names<StatsRedisOptions> = {
+  url: true,
+  client: true,
+  keyPrefix: true,
+  shards: true,
+  waitForReplicas: true,
+  commandTimeoutMs: true,
+};
 const VERSION_POLICY_OPTIONS: Names<StatsVersionPolicyOptions> = { full: true, partial: true };
 const TRACKING_OPTIONS: Names<StatsTrackingOptions> = { userProperty: true, sessionIdClaim: true, clientVersionHeader: true };
 
@@ -320,7 +327,11 @@ function resolveRedis(given: StatsRedisOptions | undefined): ResolvedSessionsOpt
   if (!Number.isInteger(shards) || shards < 1 || shards > 1024) {
     fail('sessions.redis.shards', `must be a whole number from 1 to 1024 (got ${JSON.stringify(shards)})`);
   }
-  return { ...redis, keyPrefix: resolveKeyPrefix(redis.keyPrefix), commandTimeoutMs, shards };
+  const waitForReplicas = redis.waitForReplicas ?? 0;
+  if (!Number.isInteger(waitForReplicas) || waitForReplicas < 0 || waitForReplicas > 16) {
+    fail('sessions.redis.waitForReplicas', `must be a whole number from 0 to 16 (got ${JSON.stringify(waitForReplicas)})`);
+  }
+  return { ...redis, keyPrefix: resolveKeyPrefix(redis.keyPrefix), commandTimeoutMs, shards, waitForReplicas };
 }
 
 /**

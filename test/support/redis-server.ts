@@ -16,8 +16,15 @@ export class PrivateRedisServer {
   private port = 0;
   private dir: string | null = null;
 
-  /** With `snapshots`, the server loads and writes `dump.rdb` in a directory of its own (SAVE writes it). */
-  constructor(private readonly options: { snapshots?: boolean } = {}) {}
+  /**
+   * With `snapshots`, the server loads and writes `dump.rdb` in a directory of its own (SAVE writes
+   * it). With `replicaOf`, it replicates that server.
+   */
+  constructor(private readonly options: { snapshots?: boolean; replicaOf?: PrivateRedisServer } = {}) {}
+
+  get portNumber(): number {
+    return this.port;
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -27,9 +34,10 @@ export class PrivateRedisServer {
     if (this.port === 0) this.port = await freePort();
     if (this.options.snapshots && !this.dir) this.dir = mkdtempSync(join(tmpdir(), 'stats-redis-'));
     const storage = this.dir ? ['--dir', this.dir, '--dbfilename', 'dump.rdb'] : [];
+    const replication = this.options.replicaOf ? ['--replicaof', '127.0.0.1', String(this.options.replicaOf.portNumber)] : [];
     const server = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...storage],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0', ...storage, ...replication],
       { stdio: 'ignore' },
     );
     this.process = server;

@@ -14,6 +14,7 @@ export async function createSessionStore(options: ResolvedStatsOptions): Promise
       client: redis.client as Redis | Cluster | undefined,
       keyPrefix: redis.keyPrefix,
       shards: redis.shards,
+      waitForReplicas: redis.waitForReplicas,
       commandTimeoutMs: redis.commandTimeoutMs,
       ttlSeconds,
     });

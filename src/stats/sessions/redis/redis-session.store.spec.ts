@@ -447,6 +447,29 @@ describe('RedisSessionStore', () => {
       expect(figures.sessionsByIp.has('1.1.1.1')).toBe(false);
     });
 
+    it('with waitForReplicas, counts a touch as done only once the replica has it', async () => {
+      server = new PrivateRedisServer();
+      await server.start();
+      const replica = new PrivateRedisServer({ replicaOf: server });
+      await replica.start();
+      try {
+        const store = track(await connectedStore({ url: server.url, commandTimeoutMs: 400, waitForReplicas: 1 }));
+        const now = Date.now();
+        await eventually(() => store.upsert([session('synced', '8.8.8.8', '6.0.0', now)], now), 5000);
+        replica.pause();
+        const started = Date.now();
+        const failure = await store.upsert([session('unconfirmed', '1.1.1.1', '6.0.0', now)], now).catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(StoreOutcomeUnknownError);
+        expect(Date.now() - started).toBeLessThan(1000);
+        // The master did apply it: "unknown" is the honest answer, not "not stored".
+        expect(Object.fromEntries((await store.aggregates(now)).sessionsByIp)).toEqual({ '8.8.8.8': 1, '1.1.1.1': 1 });
+        replica.resume();
+        await eventually(() => store.upsert([session('again', '9.9.9.9', '6.0.0', now)], now), 5000);
+      } finally {
+        await replica.dispose();
+      }
+    });
+
     it('agrees with a new instance after Redis restarts from an older RDB snapshot', async () => {
       server = new PrivateRedisServer({ snapshots: true });
       await server.start();

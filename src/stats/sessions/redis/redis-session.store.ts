@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { StatsConfigurationError } from '../../errors/stats-configuration.error';
+import { StoreOutcomeUnknownError } from '../../errors/store-outcome-unknown.error';
 import { StoreUnavailableError } from '../../errors/store-unavailable.error';
 import { resolveKeyPrefix } from '../../stats-options.resolver';
 import type { SessionAggregates, SessionStore, StoredSession } from '../session-store.interface';
@@ -21,6 +22,8 @@ export interface RedisSessionStoreOptions {
   keyPrefix: string;
   /** Groups of keys the sessions are spread over, each in one hash slot of a cluster. Default 16. */
   shards?: number;
+  /** Replicas that must have a write before it counts as done (Redis WAIT). Default 0. */
+  waitForReplicas?: number;
   /** Bound on each store call; beyond it the call fails with StoreUnavailableError (or, for a write, StoreOutcomeUnknownError). */
   commandTimeoutMs: number;
   ttlSeconds: number;
@@ -63,11 +66,13 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   private feedRead: Promise<unknown> = Promise.resolve();
   /** Per shard: the Redis server's clock minus ours, at most (learnt from replies); null until known. */
   private readonly clockOffsets: (number | null)[];
-  private revisionCheck: { running: Promise<string>; next: Promise<string> | null } | null = null;
+  private revisionCheck: { running: Promise<string>; next: Promise<string> | null; nextNow: number } | null = null;
+  private readonly waitForReplicas: number;
 
   constructor(options: RedisSessionStoreOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
     this.timeoutMs = options.commandTimeoutMs;
+    this.waitForReplicas = options.waitForReplicas ?? 0;
     const shards = options.shards ?? DEFAULT_SHARDS;
     if (options.client !== undefined && !isRedisClient(options.client)) {
       throw new StatsConfigurationError('sessions.redis.client', notARedisClient(options.client));
@@ -110,13 +115,10 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       fields.push(field);
       byShard.set(shard, fields);
     }
-    const remove = this.command(COMMANDS.remove);
     await Promise.all(
       [...byShard].map(async ([shard, fields]) => {
         for (let start = 0; start < fields.length; start += UPSERT_CHUNK) {
-          await this.write(shard, (deadline) =>
-            remove(...shard.keys, shard.bucketBase, now - this.ttlMs, this.ttlMs + KEY_GRACE_MS, tag(), deadline, ...fields.slice(start, start + UPSERT_CHUNK)),
-          );
+          await this.write(shard, COMMANDS.remove, now, fields.slice(start, start + UPSERT_CHUNK));
         }
       }),
     );
@@ -128,28 +130,22 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
    * per round trip, however many requests ask, and each answer is as new as the request.
    */
   revision(now: number): Promise<string> {
-    if (!this.revisionCheck) {
-      const running = this.checkRevision(now);
-      this.revisionCheck = { running, next: null };
-      void running.catch(() => undefined).then(() => {
+    if (!this.revisionCheck) return this.startRevisionCheck(now);
+    const check = this.revisionCheck;
+    check.nextNow = Math.max(check.nextNow, now); // the newest time of the requests that wait for it
+    check.next ??= check.running.catch(() => undefined).then(() => this.startRevisionCheck(check.nextNow));
+    return check.next;
+  }
+
+  private startRevisionCheck(now: number): Promise<string> {
+    const running = this.checkRevision(now);
+    this.revisionCheck = { running, next: null, nextNow: now };
+    void running
+      .catch(() => undefined)
+      .then(() => {
         if (this.revisionCheck?.running === running && !this.revisionCheck.next) this.revisionCheck = null;
       });
-      return running;
-    }
-    const check = this.revisionCheck;
-    if (!check.next) {
-      check.next = check.running
-        .catch(() => undefined)
-        .then(() => {
-          const next = this.checkRevision(Math.max(now, Date.now())); // the time it starts, after each waiting request came
-          this.revisionCheck = { running: next, next: null };
-          void next.catch(() => undefined).then(() => {
-            if (this.revisionCheck?.running === next && !this.revisionCheck.next) this.revisionCheck = null;
-          });
-          return next;
-        });
-    }
-    return check.next;
+    return running;
   }
 
   aggregates(now: number): Promise<SessionAggregates> {
@@ -299,26 +295,44 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
 
   private async sendUpserts(shard: ShardKeys, sessions: StoredSession[], now: number): Promise<void> {
     const rows = sessions.map((session) => [sessionField(session.id), String(session.seenAt), `${session.ip}|${wellFormed(session.clientVersion)}`]);
-    const upsert = this.command(COMMANDS.upsert);
-    const json = JSON.stringify(rows);
-    await this.write(shard, (deadline) =>
-      upsert(...shard.keys, shard.bucketBase, now - this.ttlMs, this.ttlMs + KEY_GRACE_MS, tag(), deadline, json),
-    );
+    await this.write(shard, COMMANDS.upsert, now, [JSON.stringify(rows)]);
   }
 
   /**
    * A write to one shard, bounded by the command timeout. The script is told the deadline in the
    * server's time (our clock plus the offset learnt, which errs early), so that Redis, should it
-   * get to the call later, drops it: the caller was told it failed.
+   * get to the call later, drops it: the caller was told it failed. With `waitForReplicas`, the
+   * write counts as done only once that many replicas have it (WAIT, on the same connection).
    */
-  private async write(shard: ShardKeys, send: (serverDeadline: number) => Promise<unknown>): Promise<void> {
+  private async write(shard: ShardKeys, command: string, now: number, rest: string[]): Promise<void> {
     const deadline = Date.now() + this.timeoutMs;
     const offset = this.clockOffsets[shard.index];
     const serverDeadline = offset === null ? 0 : deadline + offset;
-    const reply = (await this.connection.call(() => send(serverDeadline), 'write', deadline)) as [string, number?];
+    const args = [...shard.keys, shard.bucketBase, now - this.ttlMs, this.ttlMs + KEY_GRACE_MS, tag(), serverDeadline, ...rest];
+    const reply = (await this.connection.call(
+      () => (this.waitForReplicas > 0 ? this.writeAndWait(command, args, deadline) : this.command(command)(...args)),
+      'write',
+      deadline,
+    )) as [string, number?];
     if (reply[0] === 'late') throw new StoreUnavailableError(new Error('Redis reached the call after its deadline and dropped it'));
     // The reply left the server before it arrived here: this offset is at most the true one.
     this.clockOffsets[shard.index] = Number(reply[1]) - Date.now();
+  }
+
+  /** The script and a WAIT in one pipeline, so both go to the node that ran the script. */
+  private async writeAndWait(command: string, args: (string | number)[], deadline: number): Promise<unknown> {
+    const pipeline = this.connection.client.pipeline();
+    (pipeline as unknown as Record<string, (...args: (string | number)[]) => unknown>)[command](...args);
+    pipeline.wait(this.waitForReplicas, Math.max(1, deadline - Date.now()));
+    const [[scriptError, reply], [waitError, replicas]] = (await pipeline.exec()) as [Error | null, unknown][];
+    if (scriptError) throw scriptError;
+    if (waitError) throw new StoreOutcomeUnknownError(waitError);
+    if ((reply as string[])[0] !== 'late' && Number(replicas) < this.waitForReplicas) {
+      throw new StoreOutcomeUnknownError(
+        new Error(`the master applied the write, ${replicas} of ${this.waitForReplicas} replica(s) acknowledged it in time`),
+      );
+    }
+    return reply;
   }
 
   private command(name: string): ScriptCommand {
