@@ -48,6 +48,16 @@ describe('Token keys', () => {
       await get(signWith({ ...pair, algorithm })).expect(200);
     });
 
+    it('refuses, at request time, an algorithm of the key\'s family that a narrowed algorithms list leaves out', async () => {
+      await app!.close();
+      await start({ publicKey: pair.publicPem, algorithms: ['RS256'] });
+      await get(signWith({ ...pair, algorithm: 'RS256' })).expect(200);
+      for (const algorithm of ['RS512', 'PS256'] as const) {
+        expect401(await get(signWith({ ...pair, algorithm })));
+      }
+      expect(logger.text()).toContain('invalid algorithm');
+    });
+
     it('refuses a token signed with another RSA key', async () => {
       expect401(await get(signWith(stranger)));
       expect(logger.text()).toContain('invalid signature');
@@ -109,8 +119,11 @@ describe('Token keys', () => {
       await jwks.stop();
     });
 
-    const signed = (pair: TestKeyPair, kid: string | undefined, claims?: Record<string, unknown>) =>
-      signWith(pair, claims, { audience: 'stats-api', ...(kid === undefined ? {} : { keyid: kid }) });
+    // One issue time for every token of a test: the same key and claims give the same token whatever
+    // second it is signed in, so a refused token is refused as a token seen before, not a new one.
+    const issuedAt = now();
+    const signed = (pair: TestKeyPair, kid: string | undefined, claims: Record<string, unknown> = { roles: ['stats:read'] }) =>
+      signWith(pair, { iat: issuedAt, ...claims }, { audience: 'stats-api', ...(kid === undefined ? {} : { keyid: kid }) });
 
     it('admits RS256 and ES256 tokens by kid, and caches the key set', async () => {
       await get(signed(first, 'key-1')).expect(200);
@@ -120,12 +133,16 @@ describe('Token keys', () => {
     });
 
     it('picks up a rotated key without a restart', async () => {
-      await get(signed(first, 'key-1')).expect(200);
+      const before = signed(first, 'key-1');
+      await get(before).expect(200);
       jwks.setKeys([publicJwk(second, 'key-2')]);
       await get(signed(second, 'key-2')).expect(200);
       expect(jwks.fetches).toBe(2);
-      // The key set is replaced as a whole: a key the provider no longer publishes stops verifying.
-      expect401(await get(signed(first, 'key-1')));
+      // The key set is replaced as a whole: a key the provider no longer publishes stops verifying,
+      // even for the very token that verified before the rotation, and for a new one of that key.
+      expect(signed(first, 'key-1')).toBe(before);
+      expect401(await get(before));
+      expect401(await get(signed(first, 'key-1', { roles: ['stats:read'], jti: 'another' })));
     });
 
     it('refuses a token with an unknown kid, after one refetch', async () => {

@@ -230,6 +230,19 @@ describe('GET /stats/active-sessions/dashboard', () => {
       });
     });
 
+    it("keeps the store's sighting when it is newer than a source's, counting the session once where the store saw it", async () => {
+      const now = Date.now();
+      app = await createStatsApp({
+        sessions: { sources: [source([{ id: 'a', ip: '8.8.8.8', clientVersion: '5.5.0', lastSeenAt: now - 60_000 }])] },
+      });
+      sessions = app.get(SessionsService);
+      await sessions.touch({ id: 'a', ip: '85.228.0.1', clientVersion: '6.0.0', seenAt: now - 1000 });
+      const { body } = await get().expect(200);
+      expect(body.totalCount).toBe(1);
+      expect(body.geoIpData).toEqual([expect.objectContaining({ countryCode: 'SE', sessionCount: 1, ips: ['85.228.0.1'] })]);
+      expect(body.versions).toEqual({ '6.0.0': { supportStatus: 'full', sessionCount: 1 } });
+    });
+
     it('counts malformed records where it can and logs one warning', async () => {
       const logger = new RecordingLogger();
       app = await createStatsApp(

@@ -19,9 +19,11 @@ import {
   DashboardService,
   DashboardSessionsDto,
   SessionGeoData,
+  SESSION_STORE,
   SessionsService,
   SessionTrackingInterceptor,
   StatsConfigurationError,
+  type SessionStore,
   StatsModule,
   UnsupportedPlatformError,
 } from '../src/stats';
@@ -75,6 +77,39 @@ class HostApiController {
 })
 class HostModule {}
 
+/** A host whose authentication puts the claims on `request.auth`, the session id nested. */
+@Injectable()
+class HostAuthOnOtherProperty implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest();
+    const sid = request.headers['x-test-sid'];
+    if (sid) request.auth = { sub: 'user-1', session: { id: sid }, sid: 'not-this-one' };
+    return true;
+  }
+}
+
+@Controller('api')
+@UseGuards(HostAuthOnOtherProperty)
+@UseInterceptors(SessionTrackingInterceptor)
+class HostApiOnOtherPropertyController {
+  @Get('ping')
+  ping() {
+    return { pong: true };
+  }
+}
+
+@Module({
+  imports: [
+    StatsModule.forRoot({
+      ...DEFAULT_OPTIONS,
+      tracking: { userProperty: 'auth', sessionIdClaim: 'session.id', clientVersionHeader: 'X-App-Build' },
+    }),
+  ],
+  controllers: [HostApiOnOtherPropertyController],
+  providers: [HostAuthOnOtherProperty],
+})
+class HostModuleWithOwnTracking {}
+
 describe('StatsModule in a host application', () => {
   let app: INestApplication;
 
@@ -115,6 +150,25 @@ describe('StatsModule in a host application', () => {
     expect(body.totalCount).toBe(1);
     expect(body.geoIpData).toEqual([expect.objectContaining({ countryCode: 'SE', ips: ['85.228.0.1'] })]);
     expect(body.versions).toEqual({ '6.1.2-32120-release': { supportStatus: 'full', sessionCount: 1 } });
+  });
+
+  it('records sessions by the tracking options: another request property, a nested id claim, another version header', async () => {
+    await boot(HostModuleWithOwnTracking);
+    const server = app.getHttpServer();
+    const store = app.get<SessionStore>(SESSION_STORE);
+    const recorded = async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return store.find(['nested-7', 'not-this-one'], Date.now());
+    };
+    await request(server).get('/api/ping').set('X-Test-Sid', 'nested-7').set('X-App-Build', '6.2.0').expect(200);
+    const first = await recorded();
+    // The session is "nested-7", not the top-level sid claim, with the configured header's version.
+    expect([...first.keys()]).toEqual(['nested-7']);
+    expect(first.get('nested-7')!.clientVersion).toBe('6.2.0');
+    await request(server).get('/api/ping').set('X-Test-Sid', 'nested-7').set('X-Client-Version', '1.0.0').expect(200);
+    expect((await recorded()).get('nested-7')!.clientVersion).toBe('unknown'); // the default header is not read
+    const { body } = await request(server).get(DASHBOARD).set('Authorization', bearer()).expect(200);
+    expect(body.totalCount).toBe(1);
   });
 
   it('ignores X-Forwarded-For unless the host trusts its proxy', async () => {

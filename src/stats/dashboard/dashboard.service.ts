@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
+import { withinDeadline } from '../common/deadline';
 import { ShardedMap } from '../common/sharded-map';
 import { SourceTimeoutError } from '../errors/source-timeout.error';
 import { GeoService } from '../geo/geo.service';
@@ -175,20 +176,16 @@ function snapshot(aggregates: SessionAggregates): Tally {
 
 async function listWithin(source: SessionSource, timeoutMs: number): Promise<Iterable<ActiveSession>> {
   const name = source.name ?? source.constructor?.name ?? 'SessionSource';
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SourceTimeoutError(name, timeoutMs)), timeoutMs);
-  });
-  try {
-    const list = await Promise.race([source.listActiveSessions(), timeout]);
-    // undefined and null have no properties to look at: checked first, so they name the source too.
-    if (list === undefined || list === null || typeof (list as Iterable<ActiveSession>)[Symbol.iterator] !== 'function') {
-      throw new TypeError(`session source ${name} returned ${list === null ? 'null' : typeof list}, not an iterable`);
-    }
-    return list;
-  } finally {
-    clearTimeout(timer);
+  const list = await withinDeadline(
+    Promise.resolve().then(() => source.listActiveSessions()),
+    Date.now() + timeoutMs,
+    () => new SourceTimeoutError(name, timeoutMs),
+  );
+  // undefined and null have no properties to look at: checked first, so they name the source too.
+  if (list === undefined || list === null || typeof (list as Iterable<ActiveSession>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`session source ${name} returned ${list === null ? 'null' : typeof list}, not an iterable`);
   }
+  return list;
 }
 
 function add(counts: Map<string, number> | ShardedMap<number>, key: string, delta: number): void {

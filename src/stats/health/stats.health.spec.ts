@@ -23,6 +23,20 @@ describe('StatsHealthIndicator', () => {
     });
   });
 
+  it('is down within its bound when a store never answers its ping', async () => {
+    const started = Date.now();
+    const result = await indicator(true, () => new Promise<void>(() => undefined)).isHealthy('stats');
+    expect(result).toEqual({ stats: { status: 'down', geo: 'up', store: 'down', storeError: 'no answer within 2000 ms' } });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('is down, not failing, when a store throws instead of answering', async () => {
+    const result = await indicator(true, () => {
+      throw new Error('ping is broken');
+    }).isHealthy('stats');
+    expect(result).toEqual({ stats: { status: 'down', geo: 'up', store: 'down', storeError: 'ping is broken' } });
+  });
+
   it('is down while the GeoIP data is not loaded', async () => {
     expect(await indicator(false, async () => undefined).isHealthy('stats')).toEqual({
       stats: { status: 'down', geo: 'down', store: 'up' },

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { withinDeadline } from '../common/deadline';
 import { GeoService } from '../geo/geo.service';
 import type { SessionStore } from '../sessions/session-store.interface';
 import { SESSION_STORE } from '../stats.constants';
@@ -24,19 +25,15 @@ export class StatsHealthIndicator {
     const geo = this.geo.isReady() ? 'up' : 'down';
     let store = 'up';
     let storeError: string | undefined;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.store.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
-        }),
-      ]);
+      await withinDeadline(
+        Promise.resolve().then(() => this.store.ping()),
+        Date.now() + PING_TIMEOUT_MS,
+        () => new Error(`no answer within ${PING_TIMEOUT_MS} ms`),
+      );
     } catch (error) {
       store = 'down';
       storeError = reason(error);
-    } finally {
-      clearTimeout(timer);
     }
     const details: Record<string, string> = storeError ? { geo, store, storeError } : { geo, store };
     return geo === 'up' && store === 'up' ? indicator.up(details) : indicator.down(details);
