@@ -1,5 +1,6 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpPlatformHost } from '../http/http-platform.host';
+import { ThrottledLog } from '../common/throttled-log';
 import { InsufficientPermissionsError } from './insufficient-permissions.error';
 import { InternalError } from './internal.error';
 import { NotAcceptableError } from './not-acceptable.error';
@@ -17,7 +18,7 @@ const WARNING_INTERVAL_MS = 30_000;
 @Catch()
 export class StatsExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('StatsModule');
-  private readonly lastWarnings = new Map<string, { at: number; suppressed: number }>();
+  private readonly outages = new ThrottledLog(WARNING_INTERVAL_MS, (line) => this.logger.warn(line));
 
   constructor(private readonly http: HttpPlatformHost) {}
 
@@ -27,7 +28,7 @@ export class StatsExceptionFilter implements ExceptionFilter {
     const cause = error.cause ?? exception;
     if (error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE || error.getStatus() === HttpStatus.GATEWAY_TIMEOUT) {
       // An outage fails every poll of every admin UI: one line per interval, no stack.
-      this.warnThrottled(error.id, `${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`);
+      this.outages.report(error.id, `${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`);
     } else if (error.getStatus() >= 500) {
       this.logger.error(
         `${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`,
@@ -51,18 +52,6 @@ export class StatsExceptionFilter implements ExceptionFilter {
       'Cache-Control': 'no-store',
     };
     platform.send(response, error.getStatus(), headers, body);
-  }
-
-  private warnThrottled(id: string, line: string): void {
-    const now = Date.now();
-    const last = this.lastWarnings.get(id);
-    if (last && now - last.at < WARNING_INTERVAL_MS) {
-      last.suppressed++;
-      return;
-    }
-    const suppressed = last?.suppressed ? ` (${last.suppressed} more since the last report)` : '';
-    this.logger.warn(`${line}${suppressed}`);
-    this.lastWarnings.set(id, { at: now, suppressed: 0 });
   }
 }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type CallHandler, type ExecutionContext, ty
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
 import { claimAt } from '../auth/roles';
+import { ThrottledLog } from '../common/throttled-log';
 import { STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
 import { SessionsService } from './sessions.service';
@@ -19,8 +20,7 @@ const WARNING_INTERVAL_MS = 60_000;
 @Injectable()
 export class SessionTrackingInterceptor implements NestInterceptor {
   private readonly logger = new Logger('StatsModule');
-  private lastWarningAt = 0;
-  private suppressedWarnings = 0;
+  private readonly failures = new ThrottledLog(WARNING_INTERVAL_MS, (line) => this.logger.warn(line));
 
   constructor(
     private readonly sessions: SessionsService,
@@ -39,18 +39,8 @@ export class SessionTrackingInterceptor implements NestInterceptor {
     const header = request.headers[clientVersionHeader];
     const clientVersion = Array.isArray(header) ? header[0] : header;
     const ip = request.ip ?? request.socket?.remoteAddress ?? '';
-    this.sessions.touch({ id, ip, clientVersion }).catch((error: Error) => this.warn(error));
-  }
-
-  private warn(error: Error): void {
-    const now = Date.now();
-    if (now - this.lastWarningAt < WARNING_INTERVAL_MS) {
-      this.suppressedWarnings++;
-      return;
-    }
-    const suppressed = this.suppressedWarnings ? ` (${this.suppressedWarnings} similar suppressed)` : '';
-    this.logger.warn(`Session not recorded: ${error.message}${suppressed}`);
-    this.lastWarningAt = now;
-    this.suppressedWarnings = 0;
+    this.sessions
+      .touch({ id, ip, clientVersion })
+      .catch((error: Error) => this.failures.report('touch', `Session not recorded: ${error.message}`));
   }
 }

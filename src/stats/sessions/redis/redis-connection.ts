@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import Redis, { type Cluster } from 'ioredis';
 import { withinDeadline } from '../../common/deadline';
+import { ThrottledLog } from '../../common/throttled-log';
 import { StoreOutcomeUnknownError } from '../../errors/store-outcome-unknown.error';
 import { StoreUnavailableError } from '../../errors/store-unavailable.error';
 
@@ -29,8 +30,7 @@ export class RedisConnection {
   readonly ownsClient: boolean;
   private readonly logger = new Logger('StatsModule');
   private lastError: Error | null = null;
-  private lastErrorLogAt = 0;
-  private suppressedErrors = 0;
+  private readonly errors = new ThrottledLog(ERROR_LOG_INTERVAL_MS, (line) => this.logger.error(line));
   private disconnected = false;
   private closing = false;
   private slotsRefreshedAt = 0;
@@ -186,15 +186,7 @@ export class RedisConnection {
 
   /** One line per interval however often the client retries, with the number of errors in between. */
   private logConnectionError(error: Error): void {
-    const now = Date.now();
-    if (now - this.lastErrorLogAt < ERROR_LOG_INTERVAL_MS) {
-      this.suppressedErrors++;
-      return;
-    }
-    const suppressed = this.suppressedErrors ? ` (${this.suppressedErrors} similar errors since the last report)` : '';
-    this.lastErrorLogAt = now;
-    this.suppressedErrors = 0;
-    this.logger.error(`Redis session store: ${error.message}${suppressed}; retrying in the background`);
+    this.errors.report('connection', `Redis session store: ${error.message}`, '; retrying in the background');
   }
 }
 
