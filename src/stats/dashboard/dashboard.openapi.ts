@@ -1,6 +1,7 @@
 import { applyDecorators, HttpStatus, type Type } from '@nestjs/common';
 import type * as Swagger from '@nestjs/swagger';
 import type { ApiPropertyOptions, ApiSchemaOptions } from '@nestjs/swagger';
+import { ERROR_MESSAGES } from '../errors/error-messages';
 
 /**
  * OpenAPI metadata of the dashboard route and its DTOs. @nestjs/swagger is an optional peer
@@ -77,12 +78,12 @@ export const DASHBOARD_EXAMPLE = {
 
 /** The error answers of the route, with the messages the module sends. */
 const ERROR_RESPONSES: ReadonlyArray<[HttpStatus, string]> = [
-  [HttpStatus.UNAUTHORIZED, 'Token error. Login again.'],
-  [HttpStatus.FORBIDDEN, 'Insufficient permissions to access this resource.'],
-  [HttpStatus.NOT_ACCEPTABLE, "Invalid 'Accept' header."],
-  [HttpStatus.INTERNAL_SERVER_ERROR, 'Unexpected server side error.'],
-  [HttpStatus.SERVICE_UNAVAILABLE, 'Session store unavailable. Try again later.'],
-  [HttpStatus.GATEWAY_TIMEOUT, 'A session source did not answer in time.'],
+  [HttpStatus.UNAUTHORIZED, ERROR_MESSAGES.unauthorized],
+  [HttpStatus.FORBIDDEN, ERROR_MESSAGES.forbidden],
+  [HttpStatus.NOT_ACCEPTABLE, ERROR_MESSAGES.notAcceptable],
+  [HttpStatus.INTERNAL_SERVER_ERROR, ERROR_MESSAGES.internal],
+  [HttpStatus.SERVICE_UNAVAILABLE, `${ERROR_MESSAGES.storeUnavailable} / ${ERROR_MESSAGES.keysUnavailable}`],
+  [HttpStatus.GATEWAY_TIMEOUT, ERROR_MESSAGES.sourceTimeout],
 ];
 
 export interface DashboardApiModels {

@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import { ERROR_MESSAGES } from './error-messages';
 import { StatsApiError } from './stats-api.error';
 
 /**
@@ -10,7 +11,7 @@ export class KeySetUnavailableError extends StatsApiError {
     super(
       HttpStatus.SERVICE_UNAVAILABLE,
       'service_unavailable',
-      'Token keys unavailable. Try again later.',
+      ERROR_MESSAGES.keysUnavailable,
       { 'Retry-After': '5' },
       cause,
     );

@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import { ERROR_MESSAGES } from './error-messages';
 import { StatsApiError } from './stats-api.error';
 
 /** 503 for a session store (Redis) that failed: the route's answer is the same whatever the failure. */
@@ -7,7 +8,7 @@ export abstract class SessionStoreError extends StatsApiError {
     super(
       HttpStatus.SERVICE_UNAVAILABLE,
       'service_unavailable',
-      'Session store unavailable. Try again later.',
+      ERROR_MESSAGES.storeUnavailable,
       { 'Retry-After': '5' },
       cause,
     );

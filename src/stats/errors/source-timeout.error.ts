@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import { ERROR_MESSAGES } from './error-messages';
 import { StatsApiError } from './stats-api.error';
 
 /** 504: a host-provided session source did not answer within `sessions.sourceTimeoutMs`. */
@@ -7,7 +8,7 @@ export class SourceTimeoutError extends StatsApiError {
     super(
       HttpStatus.GATEWAY_TIMEOUT,
       'gateway_timeout',
-      'A session source did not answer in time.',
+      ERROR_MESSAGES.sourceTimeout,
       {},
       new Error(`session source ${sourceName} did not answer within ${timeoutMs} ms`),
     );
