@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { JwksClient, type SigningKey } from 'jwks-rsa';
 import { KeySetUnavailableError } from '../errors/key-set-unavailable.error';
-import { JwksKeyProvider, SigningKeyNotFound } from './jwks-key-provider';
+import { JwksKeyProvider, SigningKeyNotFoundError } from './jwks-key-provider';
 
 /** A token of which only the header matters here: the provider picks keys, jsonwebtoken verifies. */
 function token(header: Record<string, unknown>): string {
@@ -54,7 +54,7 @@ describe('JwksKeyProvider', () => {
     expect(fetches).toHaveBeenCalledTimes(1);
     jest.advanceTimersByTime(2000);
     published = [key('k3', 'RS256')];
-    await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k1' }))).rejects.toThrow(SigningKeyNotFound);
+    await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k1' }))).rejects.toThrow(SigningKeyNotFoundError);
     expect(fetches).toHaveBeenCalledTimes(2);
   });
 
@@ -69,7 +69,7 @@ describe('JwksKeyProvider', () => {
   });
 
   it.each(['garbage', 'a.b.c', '', '..'])('refuses the unreadable token %j without fetching', async (raw) => {
-    await expect(provider().keyFor(raw)).rejects.toThrow(SigningKeyNotFound);
+    await expect(provider().keyFor(raw)).rejects.toThrow(SigningKeyNotFoundError);
     expect(fetches).not.toHaveBeenCalled();
   });
 
@@ -92,7 +92,7 @@ describe('JwksKeyProvider', () => {
     const keys = provider({ unknownKidRefetchesPerMinute: 3 });
     await keys.keyFor(token({ alg: 'RS256', kid: 'k1' }));
     for (let index = 0; index < 10; index += 1) {
-      await expect(keys.keyFor(token({ alg: 'RS256', kid: `unknown-${index}` }))).rejects.toThrow(SigningKeyNotFound);
+      await expect(keys.keyFor(token({ alg: 'RS256', kid: `unknown-${index}` }))).rejects.toThrow(SigningKeyNotFoundError);
     }
     expect(fetches).toHaveBeenCalledTimes(4);
     // Known keys need no fetch, budget or not.

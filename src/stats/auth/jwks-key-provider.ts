@@ -24,8 +24,8 @@ interface PublishedKey {
 const FAILURE_HOLD_MS = 2000;
 
 /** The token names no key this provider can give: a 401, like a bad signature. */
-export class SigningKeyNotFound extends Error {
-  override name = 'SigningKeyNotFound';
+export class SigningKeyNotFoundError extends Error {
+  override name = 'SigningKeyNotFoundError';
 }
 
 /**
@@ -65,9 +65,9 @@ export class JwksKeyProvider {
   /** The PEM public key that verifies `token`. */
   async keyFor(token: string): Promise<string> {
     const header = decode(token, { complete: true })?.header;
-    if (!header) throw new SigningKeyNotFound('the token has no readable header');
+    if (!header) throw new SigningKeyNotFoundError('the token has no readable header');
     if (!this.options.algorithms.includes(header.alg)) {
-      throw new SigningKeyNotFound(`the token names the algorithm ${JSON.stringify(header.alg)}, which is not allowed`);
+      throw new SigningKeyNotFoundError(`the token names the algorithm ${JSON.stringify(header.alg)}, which is not allowed`);
     }
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
 
@@ -81,13 +81,13 @@ export class JwksKeyProvider {
       key = pick(keys, kid);
     }
     if (!key) {
-      throw new SigningKeyNotFound(
+      throw new SigningKeyNotFoundError(
         kid === undefined ? 'the token has no kid and the key set has several keys' : `no key of the key set has the kid ${JSON.stringify(kid)}`,
       );
     }
     // A key published for one algorithm verifies no other (RFC 7517 4.4).
     if (key.alg !== undefined && key.alg !== header.alg) {
-      throw new SigningKeyNotFound(`the key ${JSON.stringify(kid)} is published for ${key.alg}, the token names ${header.alg}`);
+      throw new SigningKeyNotFoundError(`the key ${JSON.stringify(kid)} is published for ${key.alg}, the token names ${header.alg}`);
     }
     return key.pem;
   }
