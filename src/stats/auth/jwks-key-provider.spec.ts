@@ -1,3 +1,4 @@
+import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { JwksClient, type SigningKey } from 'jwks-rsa';
 import { KeySetUnavailableError } from '../errors/key-set-unavailable.error';
@@ -9,8 +10,32 @@ function token(header: Record<string, unknown>): string {
   return `${part({ typ: 'JWT', ...header })}.${part({ sub: 'x' })}.c2ln`;
 }
 
+/** One real public key per kid, made once, so that the provider's parsing of it is real too. */
+const pems = new Map<string | undefined, string>();
+function pemOf(kid: string | undefined): string {
+  let pem = pems.get(kid);
+  if (!pem) {
+    pem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    pems.set(kid, pem);
+  }
+  return pem;
+}
+
 function key(kid: string | undefined, alg?: string): SigningKey {
-  return { kid, alg, getPublicKey: () => `PEM of ${kid}`, publicKey: `PEM of ${kid}` } as SigningKey;
+  return { kid, alg, getPublicKey: () => pemOf(kid), publicKey: pemOf(kid) } as SigningKey;
+}
+
+/** The key the provider gave is the one published under `kid`. */
+const keyOf = (kid: string | undefined) => new KeyMatcher(kid);
+
+class KeyMatcher {
+  constructor(private readonly kid: string | undefined) {}
+  asymmetricMatch(actual: unknown): boolean {
+    return actual instanceof KeyObject && actual.equals(createPublicKey(pemOf(this.kid)));
+  }
+  toString(): string {
+    return `the public key of ${this.kid}`;
+  }
 }
 
 describe('JwksKeyProvider', () => {
@@ -41,8 +66,8 @@ describe('JwksKeyProvider', () => {
 
   it('gives the key named by kid, fetching the key set once', async () => {
     const keys = provider();
-    await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k1' }))).resolves.toBe('PEM of k1');
-    await expect(keys.keyFor(token({ alg: 'ES256', kid: 'k2' }))).resolves.toBe('PEM of k2');
+    await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k1' }))).resolves.toEqual(keyOf('k1'));
+    await expect(keys.keyFor(token({ alg: 'ES256', kid: 'k2' }))).resolves.toEqual(keyOf('k2'));
     expect(fetches).toHaveBeenCalledTimes(1);
   });
 
@@ -79,13 +104,13 @@ describe('JwksKeyProvider', () => {
 
   it('accepts any allowed algorithm for a key published without alg', async () => {
     published = [key('k1')];
-    await expect(provider().keyFor(token({ alg: 'ES256', kid: 'k1' }))).resolves.toBe('PEM of k1');
+    await expect(provider().keyFor(token({ alg: 'ES256', kid: 'k1' }))).resolves.toEqual(keyOf('k1'));
   });
 
   it('gives the only key to a token without kid, and none when there are several', async () => {
     await expect(provider().keyFor(token({ alg: 'RS256' }))).rejects.toThrow('no kid');
     published = [key('only', 'RS256')];
-    await expect(provider().keyFor(token({ alg: 'RS256' }))).resolves.toBe('PEM of only');
+    await expect(provider().keyFor(token({ alg: 'RS256' }))).resolves.toEqual(keyOf('only'));
   });
 
   it('refetches for unknown kids within a per-minute budget, then not until it refills', async () => {
@@ -96,17 +121,26 @@ describe('JwksKeyProvider', () => {
     }
     expect(fetches).toHaveBeenCalledTimes(4);
     // Known keys need no fetch, budget or not.
-    await expect(keys.keyFor(token({ alg: 'ES256', kid: 'k2' }))).resolves.toBe('PEM of k2');
+    await expect(keys.keyFor(token({ alg: 'ES256', kid: 'k2' }))).resolves.toEqual(keyOf('k2'));
     jest.advanceTimersByTime(61_000);
     published = [key('k4', 'RS256')];
-    await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k4' }))).resolves.toBe('PEM of k4');
+    await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k4' }))).resolves.toEqual(keyOf('k4'));
     expect(fetches).toHaveBeenCalledTimes(5);
+  });
+
+  it('skips a published key it cannot read, and keeps the others', async () => {
+    published = [{ kid: 'broken', alg: 'RS256', getPublicKey: () => 'not a key', publicKey: 'not a key' } as SigningKey, key('k1', 'RS256')];
+    const keys = provider();
+    await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k1' }))).resolves.toEqual(keyOf('k1'));
+    await expect(keys.keyFor(token({ alg: 'RS256', kid: 'broken' }))).rejects.toThrow(SigningKeyNotFoundError);
+    expect(warnings.join('\n')).toContain('key "broken" is unreadable');
   });
 
   it('shares one fetch between concurrent lookups', async () => {
     const keys = provider();
     const found = await Promise.all(Array.from({ length: 20 }, () => keys.keyFor(token({ alg: 'RS256', kid: 'k1' }))));
-    expect(new Set(found)).toEqual(new Set(['PEM of k1']));
+    expect(new Set(found).size).toBe(1); // one key object, parsed once
+    expect(found[0]).toEqual(keyOf('k1'));
     expect(fetches).toHaveBeenCalledTimes(1);
   });
 
@@ -121,7 +155,7 @@ describe('JwksKeyProvider', () => {
     expect((error.cause as Error).message).toContain('ECONNREFUSED');
     jest.advanceTimersByTime(2500);
     published = [key('k1', 'RS256')];
-    await expect(lookup()).resolves.toBe('PEM of k1');
+    await expect(lookup()).resolves.toEqual(keyOf('k1'));
   });
 
   it('keeps the last key set while the endpoint fails, and retries after 30 s', async () => {
@@ -129,7 +163,7 @@ describe('JwksKeyProvider', () => {
     await keys.keyFor(token({ alg: 'RS256', kid: 'k1' }));
     jest.advanceTimersByTime(61_000);
     published = new Error('503 Service Unavailable');
-    await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k1' }))).resolves.toBe('PEM of k1');
+    await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k1' }))).resolves.toEqual(keyOf('k1'));
     expect(warnings.join('\n')).toContain('could not be fetched (503 Service Unavailable); the last key set stays in use');
     await keys.keyFor(token({ alg: 'RS256', kid: 'k1' }));
     expect(fetches).toHaveBeenCalledTimes(2);

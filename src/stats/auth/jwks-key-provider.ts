@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { decode } from 'jsonwebtoken';
 import { JwksClient } from 'jwks-rsa';
@@ -17,7 +18,8 @@ export interface JwksKeyProviderOptions {
 interface PublishedKey {
   kid?: string;
   alg?: string;
-  pem: string;
+  /** Parsed once per key set: verifying with a PEM string would parse it on every request. */
+  key: KeyObject;
 }
 
 /** While the key set is unknown and its endpoint down, requests fail fast instead of each fetching. */
@@ -62,8 +64,8 @@ export class JwksKeyProvider {
     this.refetchesPerMinute = options.unknownKidRefetchesPerMinute ?? 10;
   }
 
-  /** The PEM public key that verifies `token`. */
-  async keyFor(token: string): Promise<string> {
+  /** The public key that verifies `token`. */
+  async keyFor(token: string): Promise<KeyObject> {
     const header = decode(token, { complete: true })?.header;
     if (!header) throw new SigningKeyNotFoundError('the token has no readable header');
     if (!this.options.algorithms.includes(header.alg)) {
@@ -89,7 +91,7 @@ export class JwksKeyProvider {
     if (key.alg !== undefined && key.alg !== header.alg) {
       throw new SigningKeyNotFoundError(`the key ${JSON.stringify(kid)} is published for ${key.alg}, the token names ${header.alg}`);
     }
-    return key.pem;
+    return key.key;
   }
 
   private async currentKeys(): Promise<PublishedKey[]> {
@@ -109,7 +111,15 @@ export class JwksKeyProvider {
     if (this.failure && Date.now() - this.failure.at < FAILURE_HOLD_MS) throw this.failure.error;
     try {
       const signingKeys = await this.client.getSigningKeys();
-      this.keys = signingKeys.map((key) => ({ kid: key.kid || undefined, alg: key.alg || undefined, pem: key.getPublicKey() }));
+      this.keys = signingKeys.flatMap((key) => {
+        try {
+          return [{ kid: key.kid || undefined, alg: key.alg || undefined, key: createPublicKey(key.getPublicKey()) }];
+        } catch (error) {
+          // One unreadable key must not take the others with it: tokens of it fail as of an unknown kid.
+          this.logger.warn(`JWKS ${this.options.uri}: key ${JSON.stringify(key.kid)} is unreadable (${String(error)}); skipped`);
+          return [];
+        }
+      });
       this.fetchedAt = Date.now();
       this.fetches++;
       this.failure = null;

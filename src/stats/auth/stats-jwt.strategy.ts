@@ -1,4 +1,4 @@
-import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Passport } from 'passport';
@@ -92,21 +92,11 @@ function strategyOptions(auth: ResolvedAuthOptions, jwks: JwksKeyProvider | null
       return { ...common, secretOrKey: auth.key.key as unknown as string };
     case 'jwks': {
       const keys = jwks!;
-      const parsed = new Map<string, KeyObject>();
-      const keyObject = (pem: string): KeyObject => {
-        let key = parsed.get(pem);
-        if (!key) {
-          if (parsed.size >= 100) parsed.clear(); // key sets are small; this only bounds rotation
-          key = createPublicKey(pem);
-          parsed.set(pem, key);
-        }
-        return key;
-      };
       return {
         ...common,
         secretOrKeyProvider: (_request: unknown, token: string, done: (error: unknown, key?: string) => void) => {
           keys.keyFor(token).then(
-            (key) => done(null, keyObject(key) as unknown as string),
+            (key) => done(null, key as unknown as string),
             (error: unknown) => done(error),
           );
         },
