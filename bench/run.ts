@@ -34,11 +34,12 @@ import type {
 const autocannon: (
   options: Record<string, unknown>,
   done: (error: Error | null, result: AutocannonResult) => void,
-) => import('node:events').EventEmitter = require('autocannon');
+) => import('node:events').EventEmitter = require('autocannon'); // eslint-disable-line @typescript-eslint/no-require-imports -- its types are not installed
 /*
  * autocannon appends every response body to a string (decoding it) in case a check needs it; with
  * bodies of megabytes that makes the load client the bottleneck. No check here reads bodies.
  */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module, patched on purpose (above)
 require('autocannon/lib/pipelinedRequestsQueue').prototype.addBody = function addBody() {};
 
 interface AutocannonResult {
@@ -99,7 +100,11 @@ function parseOptions(argv: string[]): Options {
         profile: false,
         quick,
       };
-  const list = (value: string) => value.split(',').filter(Boolean).map((n) => Math.round(Number(n)));
+  const list = (value: string) =>
+    value
+      .split(',')
+      .filter(Boolean)
+      .map((n) => Math.round(Number(n)));
   const valued: Record<string, (value: string) => void> = {
     '--platform': (value) => (options.platforms = platforms(value)),
     '--sizes': (value) => (options.sizes = list(value)),
@@ -123,7 +128,8 @@ function parseOptions(argv: string[]): Options {
 function platforms(value: string): PlatformKind[] {
   const names = [...new Set(value.split(',').filter(Boolean))];
   const unknown = names.filter((name) => name !== 'express' && name !== 'fastify');
-  if (names.length === 0 || unknown.length > 0) throw new Error(`--platform takes express, fastify or both, not "${value}"`);
+  if (names.length === 0 || unknown.length > 0)
+    throw new Error(`--platform takes express, fastify or both, not "${value}"`);
   return names as PlatformKind[];
 }
 
@@ -188,7 +194,10 @@ class Child {
   private waiter: ((message: unknown) => void) | null = null;
   private exited: string | null = null;
 
-  constructor(readonly process: ChildProcess, readonly name: string) {
+  constructor(
+    readonly process: ChildProcess,
+    readonly name: string,
+  ) {
     process.on('message', (message) => {
       if (this.waiter) this.waiter(message);
       else this.inbox.push(message);
@@ -301,7 +310,8 @@ class LoadSide {
 
   figures(): LoadFigures {
     const sorted = Float64Array.from(this.latencies).sort();
-    const at = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN);
+    const at = (p: number) =>
+      sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN;
     const cores = (ms: number) => (this.cpuKnown ? ms / this.cpuWallMs : null);
     return {
       rps: (this.responses / this.wallMs) * 1000,
@@ -471,7 +481,11 @@ async function redisProblem(): Promise<string | null> {
 }
 
 /** Calls `each` with every batch of keys under a prefix on one server; bounded scan. */
-async function scanKeys(client: Redis, prefix: string, each: (keys: string[]) => Promise<boolean | void>): Promise<void> {
+async function scanKeys(
+  client: Redis,
+  prefix: string,
+  each: (keys: string[]) => Promise<boolean | void>,
+): Promise<void> {
   let cursor = '0';
   for (let round = 0; round < 1_000_000; round++) {
     const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
@@ -549,13 +563,18 @@ async function runScenario(
     if (store !== 'memory' && (await keysUnder(store, config.redis!.keyPrefix, 1)) === 0) {
       return { unavailable: `the store (${ready.storeClass}) wrote no keys under ${config.redis!.keyPrefix}` };
     }
-    log(`  populated in ${ready.populateSeconds.toFixed(1)} s (${ready.storeClass}, ${fmtCount(ready.distinctIps)} IPs)`);
+    log(
+      `  populated in ${ready.populateSeconds.toFixed(1)} s (${ready.storeClass}, ${fmtCount(ready.distinctIps)} IPs)`,
+    );
     const redisBytes = store === 'memory' ? [] : await redisBytesUnder(store, config.redis!.keyPrefix);
     const redisBytesTotal = redisBytes.reduce((sum, bytes) => sum + bytes, 0);
     const redisBytesPerSession = store === 'memory' ? undefined : redisBytesTotal / Math.max(1, sessions);
-    const masterShares = store === 'cluster' ? redisBytes.map((bytes) => bytes / Math.max(1, redisBytesTotal)) : undefined;
+    const masterShares =
+      store === 'cluster' ? redisBytes.map((bytes) => bytes / Math.max(1, redisBytesTotal)) : undefined;
     if (redisBytesPerSession !== undefined) {
-      const shares = masterShares ? `; per master ${masterShares.map((share) => `${(share * 100).toFixed(0)} %`).join(', ')}` : '';
+      const shares = masterShares
+        ? `; per master ${masterShares.map((share) => `${(share * 100).toFixed(0)} %`).join(', ')}`
+        : '';
       log(`  Redis memory: ${redisBytesPerSession.toFixed(0)} bytes per session${shares}`);
     }
 
@@ -609,7 +628,10 @@ async function runScenario(
       await ceilingServer.child.stop();
     }
     const { ours, ceiling } = loads;
-    for (const [name, figures] of [['GET', ours], ['ceiling', ceiling]] as const) {
+    for (const [name, figures] of [
+      ['GET', ours],
+      ['ceiling', ceiling],
+    ] as const) {
       log(
         `  ${name}: ${fmtCount(figures.rps)}/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms ` +
           `(server ${fmtCores(figures.serverCores)}, client ${fmtCores(figures.clientCores)}, ` +
@@ -702,7 +724,8 @@ interface Target {
 }
 
 function targets(results: Scenario[], failures: Failure[], redisNote: string | null): Target[] {
-  const find = (store: StoreKind, sessions: number) => results.find((r) => r.store === store && r.sessions === sessions);
+  const find = (store: StoreKind, sessions: number) =>
+    results.find((r) => r.store === store && r.sessions === sessions);
   const list: Target[] = [];
   const add = (
     name: string,
@@ -714,35 +737,77 @@ function targets(results: Scenario[], failures: Failure[], redisNote: string | n
   ) => {
     const failure = failures.find((f) => f.store === store && (sessions === undefined || f.sessions === sessions));
     if (run) list.push({ name, goal, ...make(run) });
-    else if (failure) list.push({ name, goal, figure: `failed at ${fmtCount(failure.sessions)}: ${failure.reason}`, pass: false });
-    else list.push({ name, goal, figure: store === 'redis' && redisNote ? `skipped: ${redisNote}` : 'not run', pass: null });
+    else if (failure)
+      list.push({ name, goal, figure: `failed at ${fmtCount(failure.sessions)}: ${failure.reason}`, pass: false });
+    else
+      list.push({
+        name,
+        goal,
+        figure: store === 'redis' && redisNote ? `skipped: ${redisNote}` : 'not run',
+        pass: null,
+      });
   };
 
   const memory100k = find('memory', 100_000);
-  add('100k memory: fresh dashboard', '<= 50 ms', memory100k, 'memory', (r) => ({
-    figure: fmtMs(r.freshMedianMs),
-    pass: r.freshMedianMs <= 50,
-    cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU`,
-  }), 100_000);
-  add('100k memory: GET throughput vs ceiling', '>= 50 %', memory100k, 'memory', (r) => ({
-    figure: `${fmtPct(r.ours.rps / r.ceiling.rps)} (${fmtCount(r.ours.rps)} vs ${fmtCount(r.ceiling.rps)}/s)`,
-    pass: r.ours.rps >= 0.5 * r.ceiling.rps,
-    cpuBasis: perCpuRatio(r),
-  }), 100_000);
-  add('100k memory: GET p99 vs ceiling p99', '<= 1.5 x', memory100k, 'memory', (r) => ({
-    figure: `${(r.ours.p99 / r.ceiling.p99).toFixed(2)} x (${r.ours.p99} vs ${r.ceiling.p99} ms)`,
-    pass: r.ours.p99 <= 1.5 * r.ceiling.p99,
-  }), 100_000);
+  add(
+    '100k memory: fresh dashboard',
+    '<= 50 ms',
+    memory100k,
+    'memory',
+    (r) => ({
+      figure: fmtMs(r.freshMedianMs),
+      pass: r.freshMedianMs <= 50,
+      cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU`,
+    }),
+    100_000,
+  );
+  add(
+    '100k memory: GET throughput vs ceiling',
+    '>= 50 %',
+    memory100k,
+    'memory',
+    (r) => ({
+      figure: `${fmtPct(r.ours.rps / r.ceiling.rps)} (${fmtCount(r.ours.rps)} vs ${fmtCount(r.ceiling.rps)}/s)`,
+      pass: r.ours.rps >= 0.5 * r.ceiling.rps,
+      cpuBasis: perCpuRatio(r),
+    }),
+    100_000,
+  );
+  add(
+    '100k memory: GET p99 vs ceiling p99',
+    '<= 1.5 x',
+    memory100k,
+    'memory',
+    (r) => ({
+      figure: `${(r.ours.p99 / r.ceiling.p99).toFixed(2)} x (${r.ours.p99} vs ${r.ceiling.p99} ms)`,
+      pass: r.ours.p99 <= 1.5 * r.ceiling.p99,
+    }),
+    100_000,
+  );
   const memory1m = find('memory', 1_000_000);
-  add('1M memory: fresh dashboard', '<= 500 ms', memory1m, 'memory', (r) => ({
-    figure: fmtMs(r.freshMedianMs),
-    pass: r.freshMedianMs <= 500,
-    cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU`,
-  }), 1_000_000);
-  add('1M memory: peak RSS', '<= 1.2 GB', memory1m, 'memory', (r) => ({
-    figure: fmtBytes(r.afterLoad.maxRss),
-    pass: r.afterLoad.maxRss <= 1.2e9,
-  }), 1_000_000);
+  add(
+    '1M memory: fresh dashboard',
+    '<= 500 ms',
+    memory1m,
+    'memory',
+    (r) => ({
+      figure: fmtMs(r.freshMedianMs),
+      pass: r.freshMedianMs <= 500,
+      cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU`,
+    }),
+    1_000_000,
+  );
+  add(
+    '1M memory: peak RSS',
+    '<= 1.2 GB',
+    memory1m,
+    'memory',
+    (r) => ({
+      figure: fmtBytes(r.afterLoad.maxRss),
+      pass: r.afterLoad.maxRss <= 1.2e9,
+    }),
+    1_000_000,
+  );
   const slowest = (store: StoreKind) =>
     results
       .filter((r) => r.store === store)
@@ -756,49 +821,84 @@ function targets(results: Scenario[], failures: Failure[], redisNote: string | n
     figure: `${fmtCount(r.touch.perSecond)}/s at ${fmtCount(r.sessions)}`,
     pass: r.touch.perSecond >= 20_000,
   }));
-  add('1M Redis: memory per session', '<= 250 bytes', find('redis', 1_000_000), 'redis', (r) => ({
-    figure: `${(r.redisBytesPerSession ?? NaN).toFixed(0)} bytes`,
-    pass: (r.redisBytesPerSession ?? Infinity) <= 250,
-  }), 1_000_000);
+  add(
+    '1M Redis: memory per session',
+    '<= 250 bytes',
+    find('redis', 1_000_000),
+    'redis',
+    (r) => ({
+      figure: `${(r.redisBytesPerSession ?? NaN).toFixed(0)} bytes`,
+      pass: (r.redisBytesPerSession ?? Infinity) <= 250,
+    }),
+    1_000_000,
+  );
   const cluster100k = find('cluster', 100_000);
   if (cluster100k || failures.some((f) => f.store === 'cluster')) {
-    add('100k cluster: memory share of each master', '20 to 50 %', cluster100k, 'cluster', (r) => {
-      const shares = r.masterShares ?? [];
-      return {
-        figure: shares.map((share) => fmtPct(share)).join(', '),
-        pass: shares.length > 1 && shares.every((share) => share >= 0.2 && share <= 0.5),
-      };
-    }, 100_000);
+    add(
+      '100k cluster: memory share of each master',
+      '20 to 50 %',
+      cluster100k,
+      'cluster',
+      (r) => {
+        const shares = r.masterShares ?? [];
+        return {
+          figure: shares.map((share) => fmtPct(share)).join(', '),
+          pass: shares.length > 1 && shares.every((share) => share >= 0.2 && share <= 0.5),
+        };
+      },
+      100_000,
+    );
     const standalone = find('redis', 100_000);
-    add('100k: touch on the cluster vs standalone', '>= 100 %', cluster100k, 'cluster', (r) => ({
-      figure: standalone
-        ? `${fmtPct(r.touch.perSecond / standalone.touch.perSecond)} (${fmtCount(r.touch.perSecond)} vs ${fmtCount(standalone.touch.perSecond)}/s)`
-        : `${fmtCount(r.touch.perSecond)}/s; standalone not run`,
-      pass: standalone ? r.touch.perSecond >= standalone.touch.perSecond : null,
-    }), 100_000);
+    add(
+      '100k: touch on the cluster vs standalone',
+      '>= 100 %',
+      cluster100k,
+      'cluster',
+      (r) => ({
+        figure: standalone
+          ? `${fmtPct(r.touch.perSecond / standalone.touch.perSecond)} (${fmtCount(r.touch.perSecond)} vs ${fmtCount(standalone.touch.perSecond)}/s)`
+          : `${fmtCount(r.touch.perSecond)}/s; standalone not run`,
+        pass: standalone ? r.touch.perSecond >= standalone.touch.perSecond : null,
+      }),
+      100_000,
+    );
   }
-  add('100k Redis: fresh dashboard', '<= 250 ms', find('redis', 100_000), 'redis', (r) => ({
-    figure: fmtMs(r.freshMedianMs),
-    pass: r.freshMedianMs <= 250,
-    cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU (Node only)`,
-  }), 100_000);
+  add(
+    '100k Redis: fresh dashboard',
+    '<= 250 ms',
+    find('redis', 100_000),
+    'redis',
+    (r) => ({
+      figure: fmtMs(r.freshMedianMs),
+      pass: r.freshMedianMs <= 250,
+      cpuBasis: `${fmtMs(r.freshCpuMedianMs)} CPU (Node only)`,
+    }),
+    100_000,
+  );
   for (const store of ['memory', 'redis'] as const) {
     const run = find(store, 1_000_000);
     const failed = failures.some((f) => f.store === store && f.sessions === 1_000_000);
     if (!run && !failed && store === 'redis') continue;
-    add(`1M ${store}: max event-loop block`, '<= 50 ms', run, store, (r) => {
-      const { ms, phase } = maxBlock(r.afterLoad.phases);
-      const onCpu = maxBlock(r.afterLoad.phases, 'maxCpuBlockMs');
-      // A block is the server's own work when the process ran through it. When the load client or
-      // other processes kept it off both cores, the span is a wait for a core, not a block by a
-      // request: that passes on the CPU figure, and says so.
-      const waited = ms > 50 && onCpu.ms <= 50;
-      return {
-        figure: `${fmtMs(ms)} (in ${phase})${waited ? ', waiting for a core' : ''}`,
-        pass: ms <= 50 || waited,
-        cpuBasis: `${fmtMs(onCpu.ms)} on CPU (in ${onCpu.phase})`,
-      };
-    }, 1_000_000);
+    add(
+      `1M ${store}: max event-loop block`,
+      '<= 50 ms',
+      run,
+      store,
+      (r) => {
+        const { ms, phase } = maxBlock(r.afterLoad.phases);
+        const onCpu = maxBlock(r.afterLoad.phases, 'maxCpuBlockMs');
+        // A block is the server's own work when the process ran through it. When the load client or
+        // other processes kept it off both cores, the span is a wait for a core, not a block by a
+        // request: that passes on the CPU figure, and says so.
+        const waited = ms > 50 && onCpu.ms <= 50;
+        return {
+          figure: `${fmtMs(ms)} (in ${phase})${waited ? ', waiting for a core' : ''}`,
+          pass: ms <= 50 || waited,
+          cpuBasis: `${fmtMs(onCpu.ms)} on CPU (in ${onCpu.phase})`,
+        };
+      },
+      1_000_000,
+    );
   }
   return list;
 }
@@ -895,7 +995,8 @@ function printResults(results: Scenario[]): void {
       fmtBytes(r.bodyBytes),
       `${r.populateSeconds.toFixed(1)} s`,
       `${fmtMs(r.coldMs)} (${fmtMs(r.coldCpuMs)} CPU)`,
-      `${fmtMs(r.freshMedianMs)} (${fmtMs(r.freshCpuMedianMs)} CPU)` + (r.staleFresh ? ` (${r.staleFresh} stale!)` : ''),
+      `${fmtMs(r.freshMedianMs)} (${fmtMs(r.freshCpuMedianMs)} CPU)` +
+        (r.staleFresh ? ` (${r.staleFresh} stale!)` : ''),
       fmtCount(r.ours.rps) + (r.ours.failures ? ` (${r.ours.failures} failed!)` : ''),
       fmtCount(r.ceiling.rps),
       fmtPct(r.ours.rps / r.ceiling.rps),
@@ -921,7 +1022,13 @@ function printResults(results: Scenario[]): void {
 }
 
 function printTargets(list: Target[]): void {
-  const rows = list.map((t) => [t.name, t.goal, t.figure, t.pass === null ? 'SKIP' : t.pass ? 'PASS' : 'FAIL', t.cpuBasis ?? '']);
+  const rows = list.map((t) => [
+    t.name,
+    t.goal,
+    t.figure,
+    t.pass === null ? 'SKIP' : t.pass ? 'PASS' : 'FAIL',
+    t.cpuBasis ?? '',
+  ]);
   printTable([['target', 'goal', 'figure', 'result', 'on server CPU time'], ...rows], 1);
 }
 
@@ -994,7 +1101,12 @@ async function main(): Promise<void> {
   });
 
   const failures: Failure[] = [];
-  const record = (platform: PlatformKind, store: StoreKind, sessions: number, result: Scenario | { failed: string }) => {
+  const record = (
+    platform: PlatformKind,
+    store: StoreKind,
+    sessions: number,
+    result: Scenario | { failed: string },
+  ) => {
     if ('failed' in result) {
       failures.push({ platform, store, sessions, reason: result.failed });
       log(`  ${platform} ${store} ${fmtCount(sessions)} failed: ${result.failed}`);
@@ -1049,7 +1161,15 @@ async function main(): Promise<void> {
     }
     for (const sessions of clusterMasters.length ? options.clusterSizes : []) {
       for (const platform of options.platforms) {
-        const result = await runScenario(platform, 'cluster', sessions, options, authorization, redisPrefix, profileDir);
+        const result = await runScenario(
+          platform,
+          'cluster',
+          sessions,
+          options,
+          authorization,
+          redisPrefix,
+          profileDir,
+        );
         if ('unavailable' in result) throw new Error(result.unavailable);
         record(platform, 'cluster', sessions, result);
       }
@@ -1085,7 +1205,8 @@ async function main(): Promise<void> {
         'throughput and latency figures are lower and noisier than on an idle machine.',
     );
   }
-  if (profileDir) console.log('Note: the server processes were profiled, which slows them; these figures are not for the targets.');
+  if (profileDir)
+    console.log('Note: the server processes were profiled, which slows them; these figures are not for the targets.');
   console.log('');
   const list = options.platforms.flatMap((platform) => {
     const own = targets(
@@ -1101,7 +1222,8 @@ async function main(): Promise<void> {
     console.log(`\nCPU profiles of the server processes: ${profileDir}`);
     console.log(`Summary: npx ts-node --transpile-only bench/profile-summary.ts ${profileDir}`);
   }
-  if (options.json) writeFileSync(options.json, JSON.stringify({ options, results, failures, targets: list, redisNote }, null, 2));
+  if (options.json)
+    writeFileSync(options.json, JSON.stringify({ options, results, failures, targets: list, redisNote }, null, 2));
 }
 
 main().then(

@@ -58,7 +58,10 @@ class PhaseProfiler {
   private readonly session = new Session();
   private phase: string | null = null;
 
-  constructor(private readonly dir: string, private readonly label: string) {
+  constructor(
+    private readonly dir: string,
+    private readonly label: string,
+  ) {
     this.session.connect();
   }
 
@@ -194,7 +197,8 @@ async function main(): Promise<void> {
   const used = { ips: 0 };
   const sampleEvery = Math.max(1, Math.floor(config.sessions / REFRESH_SAMPLE));
   for (const batch of sessionBatches(config.sessions, ips, POPULATE_BATCH, config.seed, used)) {
-    for (let i = 0; i < batch.length && refreshable.length < REFRESH_SAMPLE; i += sampleEvery) refreshable.push(batch[i]);
+    for (let i = 0; i < batch.length && refreshable.length < REFRESH_SAMPLE; i += sampleEvery)
+      refreshable.push(batch[i]);
     const call = sessions.touchMany(batch).finally(() => inFlight.delete(call));
     inFlight.add(call);
     if (inFlight.size >= maxInFlight) await Promise.race(inFlight);

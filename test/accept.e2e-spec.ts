@@ -41,7 +41,11 @@ describe('Accept negotiation on GET /stats/active-sessions/dashboard', () => {
       ['JSON as a low-q fallback', 'text/html, application/json;q=0.1', 'application/json'],
       ['a browser Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'application/json'],
       ['JSON excluded but anything else allowed', 'application/json;q=0, */*', VENDOR],
-      ['a long list ending in JSON', `${Array.from({ length: 200 }, (_, i) => `text/x-${i}`).join(', ')}, application/json`, 'application/json'],
+      [
+        'a long list ending in JSON',
+        `${Array.from({ length: 200 }, (_, i) => `text/x-${i}`).join(', ')}, application/json`,
+        'application/json',
+      ],
     ])('admits %s, answering with the negotiated type', async (_name, accept, contentType) => {
       const response = await get(accept).expect(200);
       expect(response.headers['content-type']).toBe(`${contentType}; charset=utf-8`);

@@ -45,7 +45,9 @@ describe('admin page in headless Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run this spec`);
+      throw new Error(
+        `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run this spec`,
+      );
     }
     const moduleRef = await Test.createTestingModule({
       imports: [StatsModule.forRoot(DEFAULT_OPTIONS), AdminPageModule],
@@ -117,7 +119,10 @@ describe('admin page in headless Chromium', () => {
     const token = tokenFor();
     await logIn(token);
 
-    await page.locator('#total-count').filter({ hasText: String(expected.totalCount) }).waitFor();
+    await page
+      .locator('#total-count')
+      .filter({ hasText: String(expected.totalCount) })
+      .waitFor();
     await expect(page.locator('#locations circle').count()).resolves.toBe(expected.geoIpData.length);
     await expect(page.locator('#location-count').textContent()).resolves.toBe(String(expected.geoIpData.length));
     await expect(page.locator('#unlocated').textContent()).resolves.toBe(', 1 session without a location');
@@ -213,9 +218,7 @@ describe('admin page in headless Chromium', () => {
     await expect(page.locator('#ips-list li').count()).resolves.toBe(200);
     await expect(page.locator('#ips-more').textContent()).resolves.toBe('and 1,800 more IPs');
     await expect(page.locator('#versions .version').count()).resolves.toBe(25);
-    await expect(page.locator('#versions-more').textContent()).resolves.toBe(
-      'and 15 more versions not shown',
-    );
+    await expect(page.locator('#versions-more').textContent()).resolves.toBe('and 15 more versions not shown');
     await page.screenshot({ path: join(OUTPUT, 'admin-page-100k.png'), fullPage: true });
   });
 });

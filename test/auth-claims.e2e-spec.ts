@@ -32,7 +32,9 @@ describe('Tokens whose contents are wrong although their signature is right', ()
   const goodClaims = () => JSON.stringify({ sub: 'admin-1', roles: ['stats:read'], exp: now() + 300 });
 
   it('admits the same token without crit (the signing here is right)', async () => {
-    await get().set('Authorization', `Bearer ${signedRaw({ alg: 'HS256', typ: 'JWT' }, goodClaims())}`).expect(200);
+    await get()
+      .set('Authorization', `Bearer ${signedRaw({ alg: 'HS256', typ: 'JWT' }, goodClaims())}`)
+      .expect(200);
   });
 
   it.each([[['exp']], [['b64']], [['http://example.com/unknown']]])(

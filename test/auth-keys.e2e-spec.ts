@@ -26,8 +26,7 @@ function unsigned(header: Record<string, unknown> = {}): string {
 describe('Token keys', () => {
   let app: INestApplication | undefined;
   let logger: RecordingLogger;
-  const get = (token: string) =>
-    request(app!.getHttpServer()).get(DASHBOARD).set('Authorization', `Bearer ${token}`);
+  const get = (token: string) => request(app!.getHttpServer()).get(DASHBOARD).set('Authorization', `Bearer ${token}`);
 
   async function start(auth: StatsAuthOptions): Promise<void> {
     logger = new RecordingLogger();
@@ -48,7 +47,7 @@ describe('Token keys', () => {
       await get(signWith({ ...pair, algorithm })).expect(200);
     });
 
-    it('refuses, at request time, an algorithm of the key\'s family that a narrowed algorithms list leaves out', async () => {
+    it("refuses, at request time, an algorithm of the key's family that a narrowed algorithms list leaves out", async () => {
       await app!.close();
       await start({ publicKey: pair.publicPem, algorithms: ['RS256'] });
       await get(signWith({ ...pair, algorithm: 'RS256' })).expect(200);
@@ -88,7 +87,11 @@ describe('Token keys', () => {
     });
 
     it('refuses an ES256 token signed with another P-256 key', async () => {
-      expect401(await get(signWith(ecKeyPair('ES256'), undefined, { issuer: 'https://idp.example.com/', audience: 'stats-api' })));
+      expect401(
+        await get(
+          signWith(ecKeyPair('ES256'), undefined, { issuer: 'https://idp.example.com/', audience: 'stats-api' }),
+        ),
+      );
     });
 
     it('refuses a token forged with the public key as the HMAC secret', async () => {
@@ -96,7 +99,11 @@ describe('Token keys', () => {
     });
 
     it('refuses an expired ES256 token', async () => {
-      const expired = signWith(pair, { roles: ['stats:read'], exp: now() - 60 }, { issuer: 'https://idp.example.com/', audience: 'stats-api'});
+      const expired = signWith(
+        pair,
+        { roles: ['stats:read'], exp: now() - 60 },
+        { issuer: 'https://idp.example.com/', audience: 'stats-api' },
+      );
       expect401(await get(expired));
       expect(logger.text()).toContain('jwt expired');
     });
@@ -122,8 +129,16 @@ describe('Token keys', () => {
     // One issue time for every token of a test: the same key and claims give the same token whatever
     // second it is signed in, so a refused token is refused as a token seen before, not a new one.
     const issuedAt = now();
-    const signed = (pair: TestKeyPair, kid: string | undefined, claims: Record<string, unknown> = { roles: ['stats:read'] }) =>
-      signWith(pair, { iat: issuedAt, ...claims }, { audience: 'stats-api', ...(kid === undefined ? {} : { keyid: kid }) });
+    const signed = (
+      pair: TestKeyPair,
+      kid: string | undefined,
+      claims: Record<string, unknown> = { roles: ['stats:read'] },
+    ) =>
+      signWith(
+        pair,
+        { iat: issuedAt, ...claims },
+        { audience: 'stats-api', ...(kid === undefined ? {} : { keyid: kid }) },
+      );
 
     it('admits RS256 and ES256 tokens by kid, and caches the key set', async () => {
       await get(signed(first, 'key-1')).expect(200);
@@ -170,13 +185,22 @@ describe('Token keys', () => {
     });
 
     it('refuses an algorithm other than the one the key is published for', async () => {
-      expect401(await get(signWith({ ...first, algorithm: 'RS384' }, undefined, { audience: 'stats-api', keyid: 'key-1' })));
+      expect401(
+        await get(signWith({ ...first, algorithm: 'RS384' }, undefined, { audience: 'stats-api', keyid: 'key-1' })),
+      );
       expect(logger.text()).toContain('published for RS256');
     });
 
     it.each([
-      ['an HS256 token forged with the public key as the HMAC secret', () => hmacWithPublicKey(first, { kid: 'key-1' })],
-      ['an HS256 token signed with the PEM text', () => sign({ roles: ['stats:read'], aud: 'stats-api' }, first.publicPem, { algorithm: 'HS256', keyid: 'key-1' })],
+      [
+        'an HS256 token forged with the public key as the HMAC secret',
+        () => hmacWithPublicKey(first, { kid: 'key-1' }),
+      ],
+      [
+        'an HS256 token signed with the PEM text',
+        () =>
+          sign({ roles: ['stats:read'], aud: 'stats-api' }, first.publicPem, { algorithm: 'HS256', keyid: 'key-1' }),
+      ],
       ['an unsigned token', () => unsigned({ kid: 'key-1' })],
       ['garbage', () => 'garbage'],
     ])('refuses %s without fetching keys', async (_name, token) => {
@@ -206,7 +230,9 @@ describe('Token keys', () => {
       expect(response.headers['retry-after']).toBe('5');
       expect(response.headers['www-authenticate']).toBeUndefined();
       expect(response.text).not.toContain('127.0.0.1');
-      expect(logger.text()).toMatch(/warn 503 service_unavailable: JWKS http:\/\/127\.0\.0\.1:\d+\/.* could not be fetched/);
+      expect(logger.text()).toMatch(
+        /warn 503 service_unavailable: JWKS http:\/\/127\.0\.0\.1:\d+\/.* could not be fetched/,
+      );
     });
 
     it('keeps the last key set while the endpoint is down', async () => {
@@ -222,13 +248,27 @@ describe('Token keys', () => {
 
     it.each([
       ['no key material', {}, 'auth'],
-      ['two kinds of key', { secret: 'a-secret-of-at-least-thirty-two-characters', publicKey: pair.publicPem }, 'auth.publicKey'],
-      ['an unreadable PEM', { publicKey: '-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----' }, 'auth.publicKey'],
+      [
+        'two kinds of key',
+        { secret: 'a-secret-of-at-least-thirty-two-characters', publicKey: pair.publicPem },
+        'auth.publicKey',
+      ],
+      [
+        'an unreadable PEM',
+        { publicKey: '-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----' },
+        'auth.publicKey',
+      ],
       ['an empty role list', { publicKey: pair.publicPem, requiredRoles: [] }, 'auth.requiredRoles'],
-      ['HMAC allowed beside a public key', { publicKey: pair.publicPem, algorithms: ['RS256', 'HS256'] }, 'auth.algorithms'],
+      [
+        'HMAC allowed beside a public key',
+        { publicKey: pair.publicPem, algorithms: ['RS256', 'HS256'] },
+        'auth.algorithms',
+      ],
       ['a misspelt option', { publicKey: pair.publicPem, requiredRole: ['ops'] }, 'auth.requiredRole'],
     ])('fails with %s, naming the option', async (_name, auth, option) => {
-      await expect(createStatsApp({ auth: auth as StatsAuthOptions })).rejects.toThrow(`StatsModule option "${option}"`);
+      await expect(createStatsApp({ auth: auth as StatsAuthOptions })).rejects.toThrow(
+        `StatsModule option "${option}"`,
+      );
     });
   });
 });

@@ -3,7 +3,7 @@ import { sign } from 'jsonwebtoken';
 import request from 'supertest';
 import { createStatsApp, DASHBOARD, RecordingLogger } from './support/stats-app';
 import { b64url } from './support/keys';
-import { expect401, expectRefusal, FORBIDDEN, UNAUTHORIZED } from './support/refusals';
+import { expect401, expectRefusal, FORBIDDEN } from './support/refusals';
 import { bearer, TEST_SECRET, tokenFor } from './support/tokens';
 
 const OTHER_SECRET = 'another-secret-of-at-least-32-characters';
@@ -72,8 +72,16 @@ describe('Bearer tokens on GET /stats/active-sessions/dashboard (HMAC secret)', 
       ['two tokens', `Bearer ${tokenFor()} ${tokenFor()}`, 'not a single well-formed bearer token'],
       ['a token with characters no token has', `Bearer ${tokenFor()}<script>`, 'not a single well-formed bearer token'],
       ['a truncated token', `Bearer ${tokenFor().slice(0, -12)}`, 'invalid signature'],
-      ['a token without its signature', `Bearer ${tokenFor().split('.').slice(0, 2).join('.')}.`, 'jwt signature is required'],
-      ['a token signed with another secret', `Bearer ${sign({ roles: ['stats:read'] }, OTHER_SECRET, { expiresIn: '5m' })}`, 'invalid signature'],
+      [
+        'a token without its signature',
+        `Bearer ${tokenFor().split('.').slice(0, 2).join('.')}.`,
+        'jwt signature is required',
+      ],
+      [
+        'a token signed with another secret',
+        `Bearer ${sign({ roles: ['stats:read'] }, OTHER_SECRET, { expiresIn: '5m' })}`,
+        'invalid signature',
+      ],
     ])('refuses %s with 401 and the reason in the log only', async (_name, authorization, reason) => {
       const response = await get(authorization);
       expect401(response, true);
@@ -179,7 +187,9 @@ describe('Bearer tokens on GET /stats/active-sessions/dashboard (HMAC secret)', 
 
     it('admits a token of the issuer for one of the audiences', async () => {
       await get(bearer(undefined, { issuer: 'https://idp.example.com/', audience: 'admin-ui' })).expect(200);
-      await get(bearer(undefined, { issuer: 'https://idp.example.com/', audience: ['other', 'stats-api'] })).expect(200);
+      await get(bearer(undefined, { issuer: 'https://idp.example.com/', audience: ['other', 'stats-api'] })).expect(
+        200,
+      );
     });
 
     it.each([

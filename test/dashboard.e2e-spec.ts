@@ -82,7 +82,9 @@ describe('GET /stats/active-sessions/dashboard', () => {
       await sessions.touch({ id: 'a', ip: '85.228.0.1', clientVersion: '6.0.0' });
       const { body } = await get().expect(200);
       expect(body.totalCount).toBe(1);
-      expect(body.geoIpData).toEqual([expect.objectContaining({ countryCode: 'SE', sessionCount: 1, ips: ['85.228.0.1'] })]);
+      expect(body.geoIpData).toEqual([
+        expect.objectContaining({ countryCode: 'SE', sessionCount: 1, ips: ['85.228.0.1'] }),
+      ]);
       expect(body.versions).toEqual({ '6.0.0': { supportStatus: 'full', sessionCount: 1 } });
     });
 
@@ -140,7 +142,16 @@ describe('GET /stats/active-sessions/dashboard', () => {
     });
 
     it('counts sessions in private, loopback and documentation ranges without a location', async () => {
-      const unlocated = ['10.0.0.1', '192.168.1.1', '172.16.0.1', '127.0.0.1', '192.0.2.1', '198.51.100.1', '203.0.113.1', 'fd00::1'];
+      const unlocated = [
+        '10.0.0.1',
+        '192.168.1.1',
+        '172.16.0.1',
+        '127.0.0.1',
+        '192.0.2.1',
+        '198.51.100.1',
+        '203.0.113.1',
+        'fd00::1',
+      ];
       for (const [index, ip] of unlocated.entries()) await sessions.touch({ id: `s${index}`, ip });
       const { body } = await get().expect(200);
       expect(body.totalCount).toBe(unlocated.length);
@@ -155,7 +166,16 @@ describe('GET /stats/active-sessions/dashboard', () => {
     });
 
     it('judges versions by their X.Y.Z, keys them trimmed, newest first, unknown and unparsable last', async () => {
-      const versions = ['6.1.2-32120-release', ' 6.0.0-release-1234 ', '5.5.0', '5.4.1', '', undefined, 'banana', '10.0.0'];
+      const versions = [
+        '6.1.2-32120-release',
+        ' 6.0.0-release-1234 ',
+        '5.5.0',
+        '5.4.1',
+        '',
+        undefined,
+        'banana',
+        '10.0.0',
+      ];
       for (const [index, clientVersion] of versions.entries()) {
         await sessions.touch({ id: `s${index}`, ip: '8.8.8.8', clientVersion });
       }
@@ -213,7 +233,9 @@ describe('GET /stats/active-sessions/dashboard', () => {
               { id: 'b', ip: '49.44.0.1', clientVersion: '6.0.0' },
             ]),
             // Session "a" failed over to a second gateway: reported again, seen later, elsewhere.
-            source([{ id: 'a', ip: '85.228.0.1', clientVersion: '6.0.0', lastSeenAt: new Date(now - 1000).toISOString() }]),
+            source([
+              { id: 'a', ip: '85.228.0.1', clientVersion: '6.0.0', lastSeenAt: new Date(now - 1000).toISOString() },
+            ]),
             source([{ id: 'gone', ip: '8.8.8.8', lastSeenAt: now - 400_000 }]),
           ],
         },
@@ -223,7 +245,11 @@ describe('GET /stats/active-sessions/dashboard', () => {
       await sessions.touch({ id: 'c', ip: '41.0.0.1', clientVersion: '5.4.1' });
       const { body } = await get().expect(200);
       expect(body.totalCount).toBe(3);
-      expect(body.geoIpData.map((entry: { countryCode: string }) => entry.countryCode).sort()).toEqual(['IN', 'SE', 'ZA']);
+      expect(body.geoIpData.map((entry: { countryCode: string }) => entry.countryCode).sort()).toEqual([
+        'IN',
+        'SE',
+        'ZA',
+      ]);
       expect(body.versions).toEqual({
         '6.0.0': { supportStatus: 'full', sessionCount: 2 },
         '5.4.1': { supportStatus: 'none', sessionCount: 1 },
@@ -239,7 +265,9 @@ describe('GET /stats/active-sessions/dashboard', () => {
       await sessions.touch({ id: 'a', ip: '85.228.0.1', clientVersion: '6.0.0', seenAt: now - 1000 });
       const { body } = await get().expect(200);
       expect(body.totalCount).toBe(1);
-      expect(body.geoIpData).toEqual([expect.objectContaining({ countryCode: 'SE', sessionCount: 1, ips: ['85.228.0.1'] })]);
+      expect(body.geoIpData).toEqual([
+        expect.objectContaining({ countryCode: 'SE', sessionCount: 1, ips: ['85.228.0.1'] }),
+      ]);
       expect(body.versions).toEqual({ '6.0.0': { supportStatus: 'full', sessionCount: 1 } });
     });
 
@@ -272,7 +300,8 @@ describe('GET /stats/active-sessions/dashboard', () => {
       const warnings = logger.lines.filter((line) => line.startsWith('warn') && line.includes('session record'));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain('5 session record(s)');
-      for (const field of ['id', 'ip', 'clientVersion', 'lastSeenAt']) expect(warnings[0]).toMatch(new RegExp(`\\b${field}\\b`));
+      for (const field of ['id', 'ip', 'clientVersion', 'lastSeenAt'])
+        expect(warnings[0]).toMatch(new RegExp(`\\b${field}\\b`));
     });
 
     it('answers 500 with the generic body when a source throws, the cause only in the log', async () => {

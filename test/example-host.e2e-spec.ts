@@ -14,6 +14,7 @@ import { bearer, TEST_SECRET } from './support/tokens';
 jest.setTimeout(60_000);
 
 const ROOT = join(__dirname, '..');
+// eslint-disable-next-line no-control-regex -- the escape sequences of Nest's coloured log lines
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 interface ExampleHost {
@@ -45,7 +46,8 @@ async function listeningPort(host: ExampleHost): Promise<number> {
     const listening = /Listening on http:\/\/localhost:(\d+)/.exec(host.output());
     if (listening) return Number(listening[1]);
     if (exited) throw new Error(`the example host exited before listening:\n${host.output()}`);
-    if (Date.now() - started > 30_000) throw new Error(`the example host did not listen within 30 s:\n${host.output()}`);
+    if (Date.now() - started > 30_000)
+      throw new Error(`the example host did not listen within 30 s:\n${host.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -91,13 +93,23 @@ describe('the example host', () => {
 
       const unavailable = await dashboard();
       expect(unavailable.status).toBe(503);
-      expect(await unavailable.json()).toEqual({ id: 'service_unavailable', message: 'Session store unavailable. Try again later.' });
+      expect(await unavailable.json()).toEqual({
+        id: 'service_unavailable',
+        message: 'Session store unavailable. Try again later.',
+      });
       const health = await fetch(`${base}/health`);
       expect(health.status).toBe(503);
-      expect(((await health.json()) as { error: Record<string, unknown> }).error.stats).toEqual({ status: 'down', geo: 'up', store: 'down', storeError: refused });
+      expect(((await health.json()) as { error: Record<string, unknown> }).error.stats).toEqual({
+        status: 'down',
+        geo: 'up',
+        store: 'down',
+        storeError: refused,
+      });
 
       const log = host.output();
-      expect(log).toContain(`WARN [Example] Demo sessions not added yet, the session store is unavailable (${refused})`);
+      expect(log).toContain(
+        `WARN [Example] Demo sessions not added yet, the session store is unavailable (${refused})`,
+      );
       expect(log).toContain(`WARN [StatsModule] 503 service_unavailable: ${refused}`);
       expect(log).not.toMatch(/writeable|enableOfflineQueue|Unhandled|UnhandledPromiseRejection/);
       expect(host.process.exitCode).toBeNull();

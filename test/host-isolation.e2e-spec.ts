@@ -36,7 +36,11 @@ const hostToken = (claims: Record<string, unknown> = {}) =>
 @Injectable()
 class HostJwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor() {
-    super({ jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: HOST_SECRET, algorithms: ['HS256'] });
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: HOST_SECRET,
+      algorithms: ['HS256'],
+    });
   }
 
   validate(payload: Record<string, unknown>) {
@@ -154,7 +158,8 @@ describe.each([
   beforeAll(async () => {
     const host = await createHostApp(false, initializePassport);
     baseline = [];
-    for (const [path, authorization] of HOST_REQUESTS) baseline.push({ path, ...(await observe(host, path, authorization())) });
+    for (const [path, authorization] of HOST_REQUESTS)
+      baseline.push({ path, ...(await observe(host, path, authorization())) });
     await host.close();
   });
 
@@ -170,7 +175,8 @@ describe.each([
 
   it('behaves exactly as it does without StatsModule', async () => {
     const observed = [];
-    for (const [path, authorization] of HOST_REQUESTS) observed.push({ path, ...(await observe(app!, path, authorization())) });
+    for (const [path, authorization] of HOST_REQUESTS)
+      observed.push({ path, ...(await observe(app!, path, authorization())) });
     expect(observed).toEqual(baseline);
   });
 

@@ -73,8 +73,17 @@ describe(`The route on ${HTTP_PLATFORM}`, () => {
       const server = app!.getHttpServer();
       expect401(await request(server).get(DASHBOARD), false);
       expect401(await request(server).get(DASHBOARD).set('Authorization', 'Bearer not-a-token'), true);
-      expectRefusal(await request(server).get(DASHBOARD).set('Authorization', bearer({ roles: [] })), 403, FORBIDDEN);
-      const notAcceptable = await request(server).get(DASHBOARD).set('Authorization', bearer()).set('Accept', 'text/html');
+      expectRefusal(
+        await request(server)
+          .get(DASHBOARD)
+          .set('Authorization', bearer({ roles: [] })),
+        403,
+        FORBIDDEN,
+      );
+      const notAcceptable = await request(server)
+        .get(DASHBOARD)
+        .set('Authorization', bearer())
+        .set('Accept', 'text/html');
       expectRefusal(notAcceptable, 406, NOT_ACCEPTABLE);
       expect(notAcceptable.headers['content-length']).toBe(String(Buffer.byteLength(notAcceptable.text)));
     });
@@ -82,7 +91,14 @@ describe(`The route on ${HTTP_PLATFORM}`, () => {
 
   it('answers 503 with Retry-After when the store is unavailable', async () => {
     const fail = () => Promise.reject(new StoreUnavailableError(new Error('connection refused')));
-    const store: SessionStore = { upsert: fail, remove: fail, revision: fail, aggregates: fail, find: fail, ping: fail };
+    const store: SessionStore = {
+      upsert: fail,
+      remove: fail,
+      revision: fail,
+      aggregates: fail,
+      find: fail,
+      ping: fail,
+    };
     app = await createStatsApp({ sessions: { store } });
     const response = await request(app.getHttpServer()).get(DASHBOARD).set('Authorization', bearer());
     expectRefusal(response, 503, { id: 'service_unavailable', message: 'Session store unavailable. Try again later.' });
@@ -98,7 +114,11 @@ describe(`The route on ${HTTP_PLATFORM}`, () => {
       ['post', DASHBOARD],
     ] as const) {
       const response = await request(server)[method](path).set('Authorization', bearer()).expect(404);
-      expect(response.body).toEqual({ message: `Cannot ${method.toUpperCase()} ${path}`, error: 'Not Found', statusCode: 404 });
+      expect(response.body).toEqual({
+        message: `Cannot ${method.toUpperCase()} ${path}`,
+        error: 'Not Found',
+        statusCode: 404,
+      });
     }
     // The query string is no part of the path.
     await request(server).get(`${DASHBOARD}?from=admin-ui`).set('Authorization', bearer()).expect(200);
@@ -131,18 +151,21 @@ describe(`The route on ${HTTP_PLATFORM}`, () => {
   it("adds Accept and Authorization to the Vary of the host's CORS layer instead of replacing it", async () => {
     const moduleRef = await Test.createTestingModule({ imports: [StatsModule.forRoot(DEFAULT_OPTIONS)] }).compile();
     // A list of origins: the answer depends on Origin (for one fixed origin Fastify's CORS adds no Vary).
-    app = await startHttpApp(moduleRef, { logger: false }, (host) => host.enableCors({ origin: ['https://admin.example.com'] }));
+    app = await startHttpApp(moduleRef, { logger: false }, (host) =>
+      host.enableCors({ origin: ['https://admin.example.com'] }),
+    );
     const response = await request(app.getHttpServer())
       .get(DASHBOARD)
       .set('Origin', 'https://admin.example.com')
       .set('Authorization', bearer())
       .expect(200);
     expect(response.headers['access-control-allow-origin']).toBe('https://admin.example.com');
-    expect(response.headers.vary.split(/\s*,\s*/).map((name: string) => name.toLowerCase()).sort()).toEqual([
-      'accept',
-      'authorization',
-      'origin',
-    ]);
+    expect(
+      response.headers.vary
+        .split(/\s*,\s*/)
+        .map((name: string) => name.toLowerCase())
+        .sort(),
+    ).toEqual(['accept', 'authorization', 'origin']);
   });
 
   describe('a body larger than the per-turn budget', () => {
@@ -161,7 +184,11 @@ describe(`The route on ${HTTP_PLATFORM}`, () => {
       const count = 150_000; // about 2.3 MB of JSON, more than one turn may send
       for (let start = 0; start < count; start += 10_000) {
         await sessions.touchMany(
-          Array.from({ length: 10_000 }, (_, i) => ({ id: `s${start + i}`, ip: ipFor(start + i), clientVersion: '6.0.0' })),
+          Array.from({ length: 10_000 }, (_, i) => ({
+            id: `s${start + i}`,
+            ip: ipFor(start + i),
+            clientVersion: '6.0.0',
+          })),
         );
       }
     }, 30_000);

@@ -126,7 +126,9 @@ describe('StatsModule in a host application', () => {
   it("leaves the host's other routes as they were: no global guard, filter, pipe or interceptor", async () => {
     await boot(HostModule);
     const server = app.getHttpServer();
-    await request(server).get('/orders').expect(200, [{ id: 1 }]);
+    await request(server)
+      .get('/orders')
+      .expect(200, [{ id: 1 }]);
     // Nest's own error format, not the module's { id, message }.
     await request(server)
       .get('/orders/missing')
@@ -210,8 +212,14 @@ describe('StatsModule in a host application', () => {
     await boot(AsyncHostModule);
     await app.get(SessionsService).touch({ id: 'a', ip: '8.8.8.8', clientVersion: '2.0.0' });
     const server = app.getHttpServer();
-    await request(server).get(DASHBOARD).set('Authorization', bearer({ roles: ['stats:read'] })).expect(403);
-    const { body } = await request(server).get(DASHBOARD).set('Authorization', bearer({ roles: ['ops'] })).expect(200);
+    await request(server)
+      .get(DASHBOARD)
+      .set('Authorization', bearer({ roles: ['stats:read'] }))
+      .expect(403);
+    const { body } = await request(server)
+      .get(DASHBOARD)
+      .set('Authorization', bearer({ roles: ['ops'] }))
+      .expect(200);
     expect(body.versions).toEqual({ '2.0.0': { supportStatus: 'full', sessionCount: 1 } });
   });
 

@@ -242,7 +242,10 @@ describe('OpenAPI document of the dashboard route (@nestjs/swagger installed)', 
       const answers = [
         await request(server).get(DASHBOARD).expect(401),
         await request(server).get(DASHBOARD).set('Authorization', 'Bearer not-a-token').expect(401),
-        await request(server).get(DASHBOARD).set('Authorization', bearer({ roles: [] })).expect(403),
+        await request(server)
+          .get(DASHBOARD)
+          .set('Authorization', bearer({ roles: [] }))
+          .expect(403),
         await request(server).get(DASHBOARD).set('Authorization', bearer()).set('Accept', 'text/html').expect(406),
       ];
       for (const response of answers) {

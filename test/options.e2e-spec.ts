@@ -27,15 +27,33 @@ describe('StatsModule options at start-up', () => {
   it('refuses sessions.ttlSecond, which used to take the default, with the option it means', async () => {
     const error = await startupError(forRoot({ ...DEFAULT_OPTIONS, sessions: { ttlSecond: 60 } }));
     expect(error.option).toBe('sessions.ttlSecond');
-    expect(error.message).toBe('StatsModule option "sessions.ttlSecond" is unknown; did you mean "sessions.ttlSeconds"?');
+    expect(error.message).toBe(
+      'StatsModule option "sessions.ttlSecond" is unknown; did you mean "sessions.ttlSeconds"?',
+    );
   });
 
   it.each([
     ['versionPolicies', '"versionPolicy"', { ...DEFAULT_OPTIONS, versionPolicies: DEFAULT_OPTIONS.versionPolicy }],
-    ['auth.requiredRole', '"auth.requiredRoles"', { ...DEFAULT_OPTIONS, auth: { ...DEFAULT_OPTIONS.auth, requiredRole: ['ops'] } }],
-    ['sessions.redis.keyprefix', '"sessions.redis.keyPrefix"', { ...DEFAULT_OPTIONS, sessions: { redis: { url: 'redis://127.0.0.1', keyprefix: 'a:' } } }],
-    ['versionPolicy.partal', '"versionPolicy.partial"', { ...DEFAULT_OPTIONS, versionPolicy: { full: '>=6', partal: '>=5' } }],
-    ['tracking.sessionIdclaim', '"tracking.sessionIdClaim"', { ...DEFAULT_OPTIONS, tracking: { sessionIdclaim: undefined } }],
+    [
+      'auth.requiredRole',
+      '"auth.requiredRoles"',
+      { ...DEFAULT_OPTIONS, auth: { ...DEFAULT_OPTIONS.auth, requiredRole: ['ops'] } },
+    ],
+    [
+      'sessions.redis.keyprefix',
+      '"sessions.redis.keyPrefix"',
+      { ...DEFAULT_OPTIONS, sessions: { redis: { url: 'redis://127.0.0.1', keyprefix: 'a:' } } },
+    ],
+    [
+      'versionPolicy.partal',
+      '"versionPolicy.partial"',
+      { ...DEFAULT_OPTIONS, versionPolicy: { full: '>=6', partal: '>=5' } },
+    ],
+    [
+      'tracking.sessionIdclaim',
+      '"tracking.sessionIdClaim"',
+      { ...DEFAULT_OPTIONS, tracking: { sessionIdclaim: undefined } },
+    ],
   ])('refuses an unknown option at every level: %s, suggesting %s', async (option, suggestion, options) => {
     const error = await startupError(forRoot(options));
     expect(error.option).toBe(option);
@@ -44,7 +62,10 @@ describe('StatsModule options at start-up', () => {
 
   it('refuses a key prefix with braces, which would share the keys of another prefix', async () => {
     const error = await startupError(
-      forRoot({ ...DEFAULT_OPTIONS, sessions: { redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'app:iso:{store}:' } } }),
+      forRoot({
+        ...DEFAULT_OPTIONS,
+        sessions: { redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'app:iso:{store}:' } },
+      }),
     );
     expect(error.option).toBe('sessions.redis.keyPrefix');
     expect(error.message).toContain('must not contain "{" or "}"');
@@ -80,7 +101,9 @@ describe('StatsModule options at start-up', () => {
     it('without a factory', async () => {
       const error = await startupError(forRootAsync({ imports: [] }));
       expect(error.option).toBe('forRootAsync');
-      expect(error.message).toBe('StatsModule option "forRootAsync" needs one of "useFactory", "useClass" or "useExisting"');
+      expect(error.message).toBe(
+        'StatsModule option "forRootAsync" needs one of "useFactory", "useClass" or "useExisting"',
+      );
     });
 
     it.each([undefined, null, 'options'])('with options that are not an object (%p)', async (options) => {
@@ -89,7 +112,9 @@ describe('StatsModule options at start-up', () => {
 
     it('with a misspelt option, naming the one it means', async () => {
       const error = await startupError(forRootAsync({ useFactroy: () => DEFAULT_OPTIONS }));
-      expect(error.message).toBe('StatsModule option "forRootAsync.useFactroy" is unknown; did you mean "forRootAsync.useFactory"?');
+      expect(error.message).toBe(
+        'StatsModule option "forRootAsync.useFactroy" is unknown; did you mean "forRootAsync.useFactory"?',
+      );
     });
 
     it('with two factories', async () => {
@@ -122,7 +147,9 @@ describe('StatsModule options at start-up', () => {
     });
 
     it("with a factory's options that are wrong, naming the option", async () => {
-      const error = await startupError(forRootAsync({ useFactory: async () => ({ ...DEFAULT_OPTIONS, sessions: { ttlSecond: 5 } }) }));
+      const error = await startupError(
+        forRootAsync({ useFactory: async () => ({ ...DEFAULT_OPTIONS, sessions: { ttlSecond: 5 } }) }),
+      );
       expect(error.option).toBe('sessions.ttlSecond');
     });
 

@@ -43,7 +43,9 @@ interface Manifest {
 /** Every .js file under `dir`. */
 async function javaScriptFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((entry) => entry.isFile() && entry.name.endsWith('.js')).map((entry) => join(entry.parentPath, entry.name));
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.js'))
+    .map((entry) => join(entry.parentPath, entry.name));
 }
 
 /** The package a bare specifier names: `@nestjs/common/x` is `@nestjs/common`, `ioredis/built/x` is `ioredis`. */
@@ -148,7 +150,10 @@ describe('the npm package installed into a fresh Nest 11 application', () => {
     it("reports healthy through the host's own Terminus health check", async () => {
       const response = await fetch(`${host.baseUrl}/health`);
       expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({ status: 'ok', info: { stats: { status: 'up', geo: 'up', store: 'up' } } });
+      expect(await response.json()).toMatchObject({
+        status: 'ok',
+        info: { stats: { status: 'up', geo: 'up', store: 'up' } },
+      });
       expect(host.stderr()).toBe('');
     });
   });

@@ -107,7 +107,11 @@ async function openInstance(
     app,
     client,
     sessions: app.get(SessionsService),
-    get: () => request(base).get(DASHBOARD).set('Authorization', bearer()).ok(() => true),
+    get: () =>
+      request(base)
+        .get(DASHBOARD)
+        .set('Authorization', bearer())
+        .ok(() => true),
     async close() {
       if (closed) return;
       closed = true;
@@ -244,7 +248,12 @@ describeCluster('StatsModule on a Redis Cluster (several instances)', () => {
     const a = await open('A');
     const b = await open('B');
     const expiresAt = Date.now() + 300;
-    await a.sessions.touch({ id: 'old', ip: '8.8.8.8', clientVersion: '6.0.0', seenAt: expiresAt - TTL_SECONDS * 1000 });
+    await a.sessions.touch({
+      id: 'old',
+      ip: '8.8.8.8',
+      clientVersion: '6.0.0',
+      seenAt: expiresAt - TTL_SECONDS * 1000,
+    });
     await b.sessions.touch({ id: 'fresh', ip: '8.8.8.8', clientVersion: '6.0.0' });
     expect((await b.get().expect(200)).body.totalCount).toBe(2);
 
@@ -371,7 +380,8 @@ class SteadyLoad {
       const at = `${sample.instance} GET sent at +${sample.sentAt - t0} ms`;
       const took = sample.receivedAt - sample.sentAt;
       if (sample.status === 503) {
-        if (!isDeepStrictEqual(sample.body, UNAVAILABLE_BODY)) problems.push(`${at}: 503 with ${JSON.stringify(sample.body)}`);
+        if (!isDeepStrictEqual(sample.body, UNAVAILABLE_BODY))
+          problems.push(`${at}: 503 with ${JSON.stringify(sample.body)}`);
         if (took > UNAVAILABLE_WITHIN_MS) problems.push(`${at}: 503 after ${took} ms`);
       } else if (sample.status === 200) {
         const problem = await checkDashboard(reference, sample.body, sample, this.sessions);
@@ -383,7 +393,8 @@ class SteadyLoad {
     }
     for (const touch of this.touches) {
       // Refused (nothing sent) or of unknown outcome (sent to a master that then died): both are 503s.
-      const storeFailure = touch.error instanceof StoreUnavailableError || touch.error instanceof StoreOutcomeUnknownError;
+      const storeFailure =
+        touch.error instanceof StoreUnavailableError || touch.error instanceof StoreOutcomeUnknownError;
       if (touch.error !== undefined && !storeFailure) {
         problems.push(`touch on ${touch.instance} at +${touch.startedAt - t0} ms failed with ${String(touch.error)}`);
       }
@@ -517,7 +528,8 @@ describeCluster('StatsModule on a Redis Cluster when a master fails', () => {
   }
 
   function unavailableBetween(load: SteadyLoad, name: string, from: number, to: number): number {
-    return load.samples.filter((s) => s.instance === name && s.status === 503 && s.sentAt >= from && s.sentAt < to).length;
+    return load.samples.filter((s) => s.instance === name && s.status === 503 && s.sentAt >= from && s.sentAt < to)
+      .length;
   }
 
   it('answers 503 or exactly right figures while a master is killed, and right figures within 1 s of the promotion', async () => {
@@ -730,27 +742,25 @@ describeCluster('StatsModule on a Redis Cluster when a master fails', () => {
     expect(normalised(await nextDashboard(b))).toEqual(onFresh);
   }, 60_000);
 
-  it(
-    "after a restart from snapshots and new touches, every instance's next dashboard equals a fresh instance's",
-    async () => {
-      const keyPrefix = `${runPrefix}${++prefixCount}:`;
-      const { a, b, snapshot } = await restartFromSnapshot(keyPrefix);
-      // More touches after the restart than there were changes the snapshot missed.
-      const after = Array.from({ length: 5 }, (_, index) => testSession(8 + index));
-      await eventually(() => a.sessions.touch(after[0]), 10_000);
-      for (const session of after.slice(1)) await a.sessions.touch(session);
+  it("after a restart from snapshots and new touches, every instance's next dashboard equals a fresh instance's", async () => {
+    const keyPrefix = `${runPrefix}${++prefixCount}:`;
+    const { a, b, snapshot } = await restartFromSnapshot(keyPrefix);
+    // More touches after the restart than there were changes the snapshot missed.
+    const after = Array.from({ length: 5 }, (_, index) => testSession(8 + index));
+    await eventually(() => a.sessions.touch(after[0]), 10_000);
+    for (const session of after.slice(1)) await a.sessions.touch(session);
 
-      const fresh = await open('fresh', keyPrefix);
-      const onFresh = normalised(await nextDashboard(fresh));
-      expect(onFresh).toEqual(await reference.dashboardOf([...snapshot, ...after]));
-      const onA = normalised(await nextDashboard(a));
-      const onB = normalised(await nextDashboard(b));
-      console.log(`after a restart from snapshots and new touches: fresh ${summary(onFresh)}, A ${summary(onA)}, B ${summary(onB)}`);
-      expect(onA).toEqual(onFresh);
-      expect(onB).toEqual(onFresh);
-    },
-    60_000,
-  );
+    const fresh = await open('fresh', keyPrefix);
+    const onFresh = normalised(await nextDashboard(fresh));
+    expect(onFresh).toEqual(await reference.dashboardOf([...snapshot, ...after]));
+    const onA = normalised(await nextDashboard(a));
+    const onB = normalised(await nextDashboard(b));
+    console.log(
+      `after a restart from snapshots and new touches: fresh ${summary(onFresh)}, A ${summary(onA)}, B ${summary(onB)}`,
+    );
+    expect(onA).toEqual(onFresh);
+    expect(onB).toEqual(onFresh);
+  }, 60_000);
 });
 
 describeCluster('StatsModule on a Redis Cluster when keys are lost', () => {

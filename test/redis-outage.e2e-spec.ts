@@ -46,7 +46,10 @@ describe('StatsModule on a Redis that cannot be reached', () => {
     expect(health.body.error.stats).toEqual({ status: 'down', geo: 'up', store: 'down', storeError: refused });
 
     const response = await request(app!.getHttpServer()).get(DASHBOARD).set('Authorization', bearer()).expect(503);
-    expect(response.body).toEqual({ id: 'service_unavailable', message: 'Session store unavailable. Try again later.' });
+    expect(response.body).toEqual({
+      id: 'service_unavailable',
+      message: 'Session store unavailable. Try again later.',
+    });
     const warnings = logger.lines.filter((line) => line.startsWith('warn'));
     expect(warnings).toEqual([`warn 503 service_unavailable: ${refused}`]);
     expect(logger.text()).not.toMatch(/writeable|enableOfflineQueue/);

@@ -3,13 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import Redis from 'ioredis';
 import request from 'supertest';
-import {
-  SessionsService,
-  StatsHealthIndicator,
-  StatsModule,
-  StoreUnavailableError,
-  type StatsModuleOptions,
-} from '../src/stats';
+import { SessionsService, StatsModule, StoreUnavailableError, type StatsModuleOptions } from '../src/stats';
 import { HealthController } from '../src/example/health.controller';
 import { deleteKeys, TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
 import { eventually } from './support/eventually';
@@ -37,8 +31,7 @@ async function createRedisApp(
   return startHttpApp(moduleRef, { logger });
 }
 
-const dashboard = (app: INestApplication) =>
-  request(app.getHttpServer()).get(DASHBOARD).set('Authorization', bearer());
+const dashboard = (app: INestApplication) => request(app.getHttpServer()).get(DASHBOARD).set('Authorization', bearer());
 
 describe('StatsModule on Redis (several instances)', () => {
   const runPrefix = uniqueKeyPrefix('e2e');

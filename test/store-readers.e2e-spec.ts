@@ -58,7 +58,11 @@ describe('Readers of the session store besides the dashboard', () => {
 
   const stores: [string, () => Promise<INestApplication>][] = [
     ['the in-memory store', () => createStatsApp()],
-    ['the Redis store', () => createStatsApp({ sessions: { redis: { url: TEST_REDIS_URL, keyPrefix: `${runPrefix}${++prefixCount}:` } } })],
+    [
+      'the Redis store',
+      () =>
+        createStatsApp({ sessions: { redis: { url: TEST_REDIS_URL, keyPrefix: `${runPrefix}${++prefixCount}:` } } }),
+    ],
     ['a custom store without a change feed', () => createStatsApp({ sessions: { store: new PlainStore() } })],
   ];
 

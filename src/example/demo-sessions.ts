@@ -11,7 +11,13 @@ const DEMO_NETWORKS = [
   '41.0.0.', // ZA, Africa
   '200.160.2.', // BR, South America
 ];
-const DEMO_VERSIONS = ['6.1.2-32120-release', '6.0.0-release-1234', '5.5.0-release-1234', '5.4.1-release-1234', undefined];
+const DEMO_VERSIONS = [
+  '6.1.2-32120-release',
+  '6.0.0-release-1234',
+  '5.5.0-release-1234',
+  '5.4.1-release-1234',
+  undefined,
+];
 
 /** Fills the store with `count` synthetic sessions, about two per IP, so a new dashboard has data. */
 export async function addDemoSessions(sessions: SessionsService, count: number): Promise<void> {
@@ -49,7 +55,9 @@ export async function addDemoSessionsWhenStoreAnswers(
         return;
       }
       if (first) {
-        logger.warn(`Demo sessions not added yet, the session store is unavailable (${describe(error.cause)}); trying again every ${retryMs / 1000} s`);
+        logger.warn(
+          `Demo sessions not added yet, the session store is unavailable (${describe(error.cause)}); trying again every ${retryMs / 1000} s`,
+        );
       }
       // Unreferenced: a host shutting down does not wait for the next try.
       setTimeout(() => void attempt(false), retryMs).unref();

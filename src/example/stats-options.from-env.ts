@@ -67,7 +67,9 @@ export function statsOptionsFromEnv(config: ConfigService): StatsModuleOptions {
     },
     sessions: {
       ttlSeconds: ttl ? Number(ttl) : undefined,
-      redis: redisUrl ? { url: redisUrl, keyPrefix: config.get<string>('STATS_REDIS_KEY_PREFIX') || undefined } : undefined,
+      redis: redisUrl
+        ? { url: redisUrl, keyPrefix: config.get<string>('STATS_REDIS_KEY_PREFIX') || undefined }
+        : undefined,
     },
     versionPolicy: {
       full: config.get<string>('STATS_VERSION_FULL') ?? '>=6.0.0',
@@ -94,7 +96,13 @@ function withVariables(error: StatsConfigurationError, variables: Record<string,
     .sort((a, b) => b.length - a.length);
   let problem = error.problem;
   for (const option of mentioned) {
-    problem = problem.replace(new RegExp(`(^|[^\\w.])${option.replace(/\./g, '\\.')}(?![\\w.])`, 'g'), `$1${option} (${variables[option]})`);
+    problem = problem.replace(
+      new RegExp(`(^|[^\\w.])${option.replace(/\./g, '\\.')}(?![\\w.])`, 'g'),
+      `$1${option} (${variables[option]})`,
+    );
   }
-  return new StatsConfigurationError(error.option, variable ? `(environment variable ${variable}) ${problem}` : problem);
+  return new StatsConfigurationError(
+    error.option,
+    variable ? `(environment variable ${variable}) ${problem}` : problem,
+  );
 }

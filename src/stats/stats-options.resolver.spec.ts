@@ -14,7 +14,10 @@ const pem = (pair: { publicKey: import('node:crypto').KeyObject }) =>
 const RSA_PEM = pem(rsa);
 const EC_PEM = (curve: string) => pem(generateKeyPairSync('ec', { namedCurve: curve }));
 
-function options(overrides: Record<string, unknown> = {}, auth: Record<string, unknown> = { secret: SECRET }): StatsModuleOptions {
+function options(
+  overrides: Record<string, unknown> = {},
+  auth: Record<string, unknown> = { secret: SECRET },
+): StatsModuleOptions {
   return { auth, versionPolicy: VERSION_POLICY, ...overrides } as StatsModuleOptions;
 }
 
@@ -48,7 +51,11 @@ describe('resolveStatsOptions', () => {
       });
       expect(resolved.acceptedMediaTypes).toEqual(['application/json']);
       expect(resolved.sessions).toMatchObject({ ttlSeconds: 300, sourceTimeoutMs: 10_000, sources: [] });
-      expect(resolved.tracking).toEqual({ userProperty: 'user', sessionIdClaim: 'sid', clientVersionHeader: 'x-client-version' });
+      expect(resolved.tracking).toEqual({
+        userProperty: 'user',
+        sessionIdClaim: 'sid',
+        clientVersionHeader: 'x-client-version',
+      });
       expect(resolved.versionPolicy).toEqual(VERSION_POLICY);
     });
 
@@ -59,7 +66,11 @@ describe('resolveStatsOptions', () => {
     });
 
     it('allows only PS algorithms for an RSA-PSS public key', () => {
-      expect(resolveStatsOptions(options({}, { publicKey: pem(rsaPss) })).auth.algorithms).toEqual(['PS256', 'PS384', 'PS512']);
+      expect(resolveStatsOptions(options({}, { publicKey: pem(rsaPss) })).auth.algorithms).toEqual([
+        'PS256',
+        'PS384',
+        'PS512',
+      ]);
     });
 
     it.each([
@@ -73,7 +84,17 @@ describe('resolveStatsOptions', () => {
     it('allows RSA and EC algorithms, never HMAC or none, for a JWKS endpoint', () => {
       const { auth } = resolveStatsOptions(options({}, { jwksUri: 'https://idp.example.com/.well-known/jwks.json' }));
       expect(auth.key).toEqual({ kind: 'jwks', uri: 'https://idp.example.com/.well-known/jwks.json' });
-      expect(auth.algorithms).toEqual(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']);
+      expect(auth.algorithms).toEqual([
+        'RS256',
+        'RS384',
+        'RS512',
+        'PS256',
+        'PS384',
+        'PS512',
+        'ES256',
+        'ES384',
+        'ES512',
+      ]);
     });
 
     it('keeps a narrower algorithm list, issuer, audience list, roles and tolerance as given', () => {
@@ -134,19 +155,31 @@ describe('resolveStatsOptions', () => {
       [{ secret: SECRET, publicKey: RSA_PEM }, 'auth.publicKey', 'auth.secret'],
       [{ secret: SECRET, jwksUri: 'https://idp.example.com/jwks' }, 'auth.jwksUri', 'auth.secret'],
       [{ publicKey: RSA_PEM, jwksUri: 'https://idp.example.com/jwks' }, 'auth.jwksUri', 'auth.publicKey'],
-      [{ secret: SECRET, publicKey: RSA_PEM, jwksUri: 'https://idp.example.com/jwks' }, 'auth.publicKey', 'auth.secret'],
+      [
+        { secret: SECRET, publicKey: RSA_PEM, jwksUri: 'https://idp.example.com/jwks' },
+        'auth.publicKey',
+        'auth.secret',
+      ],
     ])('for two conflicting kinds of key (%#)', (auth, option, other) => {
       expect(failure(options({}, auth), option).message).toContain(`conflicts with ${other}`);
     });
 
-    it.each([['too-short'], [42], [{ secret: SECRET }]])('for a secret that is short or not a string (%p)', (secret) => {
-      expect(failure(options({}, { secret }), 'auth.secret').message).toContain('at least 32 characters');
-    });
+    it.each([['too-short'], [42], [{ secret: SECRET }]])(
+      'for a secret that is short or not a string (%p)',
+      (secret) => {
+        expect(failure(options({}, { secret }), 'auth.secret').message).toContain('at least 32 characters');
+      },
+    );
 
     it.each([
       ['garbage', 'not a pem'],
       ['a truncated PEM', RSA_PEM.slice(0, 120)],
-      ['a PEM with a corrupted body', RSA_PEM.replace(/[A-Za-z]/g, (c) => (c === 'A' ? 'B' : 'A')).replace(/-----[A-Z ]+-----/g, (m) => m.toUpperCase())],
+      [
+        'a PEM with a corrupted body',
+        RSA_PEM.replace(/[A-Za-z]/g, (c) => (c === 'A' ? 'B' : 'A')).replace(/-----[A-Z ]+-----/g, (m) =>
+          m.toUpperCase(),
+        ),
+      ],
       ['a number', 12345],
     ])('for an unreadable PEM (%s)', (_name, publicKey) => {
       expect(failure(options({}, { publicKey }), 'auth.publicKey').message).toContain('not a readable PEM public key');
@@ -166,9 +199,12 @@ describe('resolveStatsOptions', () => {
       expect(failure(options({}, { publicKey: EC_PEM('secp256k1') }), 'auth.publicKey').message).toContain('secp256k1');
     });
 
-    it.each([['not a url'], ['ftp://idp.example.com/jwks'], ['file:///etc/jwks.json']])('for a bad jwksUri (%s)', (jwksUri) => {
-      failure(options({}, { jwksUri }), 'auth.jwksUri');
-    });
+    it.each([['not a url'], ['ftp://idp.example.com/jwks'], ['file:///etc/jwks.json']])(
+      'for a bad jwksUri (%s)',
+      (jwksUri) => {
+        failure(options({}, { jwksUri }), 'auth.jwksUri');
+      },
+    );
 
     it.each([
       [{ secret: SECRET, algorithms: [] }, 'non-empty list'],
@@ -184,17 +220,23 @@ describe('resolveStatsOptions', () => {
       expect(failure(options({}, auth), 'auth.algorithms').message).toContain(problem);
     });
 
-    it.each([[[]], [['']], [['  ']], [[42]], ['stats:read'], [null]])('for an empty or malformed role list (%j)', (requiredRoles) => {
-      failure(options({}, { secret: SECRET, requiredRoles }), 'auth.requiredRoles');
-    });
+    it.each([[[]], [['']], [['  ']], [[42]], ['stats:read'], [null]])(
+      'for an empty or malformed role list (%j)',
+      (requiredRoles) => {
+        failure(options({}, { secret: SECRET, requiredRoles }), 'auth.requiredRoles');
+      },
+    );
 
     it.each([[''], [[]], [['']], [42], [['a', 1]]])('for a malformed audience (%j)', (audience) => {
       failure(options({}, { secret: SECRET, audience }), 'auth.audience');
     });
 
-    it.each([[-1], [301], [Number.NaN], [Infinity], ['5']])('for a clock tolerance out of range (%p)', (clockToleranceSeconds) => {
-      failure(options({}, { secret: SECRET, clockToleranceSeconds }), 'auth.clockToleranceSeconds');
-    });
+    it.each([[-1], [301], [Number.NaN], [Infinity], ['5']])(
+      'for a clock tolerance out of range (%p)',
+      (clockToleranceSeconds) => {
+        failure(options({}, { secret: SECRET, clockToleranceSeconds }), 'auth.clockToleranceSeconds');
+      },
+    );
 
     it.each([[''], ['  '], [42]])('for an empty issuer (%j)', (issuer) => {
       failure(options({}, { secret: SECRET, issuer }), 'auth.issuer');
@@ -206,7 +248,10 @@ describe('resolveStatsOptions', () => {
 
     it.each([
       ['requiredRole', 'is unknown; did you mean "auth.requiredRoles"?'],
-      ['roles', 'is unknown; the options of auth are secret, publicKey, jwksUri, issuer, audience, algorithms, rolesClaim, requiredRoles, clockToleranceSeconds'],
+      [
+        'roles',
+        'is unknown; the options of auth are secret, publicKey, jwksUri, issuer, audience, algorithms, rolesClaim, requiredRoles, clockToleranceSeconds',
+      ],
       ['algorithm', 'is unknown; did you mean "auth.algorithms"?'],
       ['jwks_uri', 'is unknown; did you mean "auth.jwksUri"?'],
     ])('for an auth option that does not exist (%s)', (name, problem) => {
@@ -269,7 +314,9 @@ describe('resolveStatsOptions', () => {
   describe('refuses unknown options at every level, with the nearest valid name', () => {
     it('for sessions.ttlSecond, which would otherwise take the default', () => {
       const error = failure(options({ sessions: { ttlSecond: 60 } }), 'sessions.ttlSecond');
-      expect(error.message).toBe('StatsModule option "sessions.ttlSecond" is unknown; did you mean "sessions.ttlSeconds"?');
+      expect(error.message).toBe(
+        'StatsModule option "sessions.ttlSecond" is unknown; did you mean "sessions.ttlSeconds"?',
+      );
       expect(error.problem).toBe('is unknown; did you mean "sessions.ttlSeconds"?');
     });
 
@@ -280,17 +327,51 @@ describe('resolveStatsOptions', () => {
       [{ logger: 'debug' }, 'logger', 'the options are auth, sessions, versionPolicy, acceptedMediaTypes, tracking'],
       [{ sessions: { sourcesTimeoutMs: 5 } }, 'sessions.sourcesTimeoutMs', 'did you mean "sessions.sourceTimeoutMs"?'],
       [{ sessions: { keyPrefix: 'app:' } }, 'sessions.keyPrefix', 'did you mean "sessions.redis.keyPrefix"?'],
-      [{ sessions: { memory: true } }, 'sessions.memory', 'the options of sessions are ttlSeconds, sources, sourceTimeoutMs, redis, store'],
-      [{ sessions: { redis: { url: 'redis://localhost', keyprefix: 'app:' } } }, 'sessions.redis.keyprefix', 'did you mean "sessions.redis.keyPrefix"?'],
-      [{ sessions: { redis: { url: 'redis://localhost', commandTimeout: 5 } } }, 'sessions.redis.commandTimeout', 'did you mean "sessions.redis.commandTimeoutMs"?'],
-      [{ sessions: { redis: { uri: 'redis://localhost' } } }, 'sessions.redis.uri', 'did you mean "sessions.redis.url"?'],
-      [{ sessions: { redis: { url: 'redis://localhost', host: 'localhost' } } }, 'sessions.redis.host', 'the options of sessions.redis are url, client, keyPrefix, shards, waitForReplicas, commandTimeoutMs'],
-      [{ versionPolicy: { ...VERSION_POLICY, none: '<5' } }, 'versionPolicy.none', 'the options of versionPolicy are full, partial'],
-      [{ versionPolicy: { full: '>=6', partal: '>=5' } }, 'versionPolicy.partal', 'did you mean "versionPolicy.partial"?'],
+      [
+        { sessions: { memory: true } },
+        'sessions.memory',
+        'the options of sessions are ttlSeconds, sources, sourceTimeoutMs, redis, store',
+      ],
+      [
+        { sessions: { redis: { url: 'redis://localhost', keyprefix: 'app:' } } },
+        'sessions.redis.keyprefix',
+        'did you mean "sessions.redis.keyPrefix"?',
+      ],
+      [
+        { sessions: { redis: { url: 'redis://localhost', commandTimeout: 5 } } },
+        'sessions.redis.commandTimeout',
+        'did you mean "sessions.redis.commandTimeoutMs"?',
+      ],
+      [
+        { sessions: { redis: { uri: 'redis://localhost' } } },
+        'sessions.redis.uri',
+        'did you mean "sessions.redis.url"?',
+      ],
+      [
+        { sessions: { redis: { url: 'redis://localhost', host: 'localhost' } } },
+        'sessions.redis.host',
+        'the options of sessions.redis are url, client, keyPrefix, shards, waitForReplicas, commandTimeoutMs',
+      ],
+      [
+        { versionPolicy: { ...VERSION_POLICY, none: '<5' } },
+        'versionPolicy.none',
+        'the options of versionPolicy are full, partial',
+      ],
+      [
+        { versionPolicy: { full: '>=6', partal: '>=5' } },
+        'versionPolicy.partal',
+        'did you mean "versionPolicy.partial"?',
+      ],
       [{ tracking: { sessionClaim: 'sid' } }, 'tracking.sessionClaim', 'did you mean "tracking.sessionIdClaim"?'],
-      [{ tracking: { versionHeader: 'X-Version' } }, 'tracking.versionHeader', 'the options of tracking are userProperty, sessionIdClaim, clientVersionHeader'],
+      [
+        { tracking: { versionHeader: 'X-Version' } },
+        'tracking.versionHeader',
+        'the options of tracking are userProperty, sessionIdClaim, clientVersionHeader',
+      ],
     ])('%j: %s', (overrides, option, suggestion) => {
-      expect(failure(options(overrides), option).message).toBe(`StatsModule option "${option}" is unknown; ${suggestion}`);
+      expect(failure(options(overrides), option).message).toBe(
+        `StatsModule option "${option}" is unknown; ${suggestion}`,
+      );
     });
 
     it('before anything else is checked, so a misspelt section is named rather than called missing', () => {
@@ -301,9 +382,12 @@ describe('resolveStatsOptions', () => {
       ['sessions.ttlSecond', { sessions: { ttlSecond: undefined } }],
       ['auth.requiredRole', { auth: { secret: SECRET, requiredRole: undefined } }],
       ['tracking.sessionIdclaim', { tracking: { sessionIdclaim: undefined } }],
-    ])('%s even when its value is undefined: the key is the same typo whether or not its variable is set', (option, overrides) => {
-      failure(options(overrides), option);
-    });
+    ])(
+      '%s even when its value is undefined: the key is the same typo whether or not its variable is set',
+      (option, overrides) => {
+        failure(options(overrides), option);
+      },
+    );
 
     it.each([
       [{ sessions: [] }, 'sessions'],
@@ -325,7 +409,9 @@ describe('resolveStatsOptions', () => {
         }
       }
       const store = { upsert: async () => undefined, anything: 1, ttlSecond: 5 };
-      const resolved = resolveStatsOptions(options({ sessions: { sources: [new GatewaySessions()], store: store as never } }));
+      const resolved = resolveStatsOptions(
+        options({ sessions: { sources: [new GatewaySessions()], store: store as never } }),
+      );
       expect(resolved.sessions.sources[0]).toBeInstanceOf(GatewaySessions);
       expect(resolved.sessions.store).toBe(store);
     });
@@ -333,7 +419,9 @@ describe('resolveStatsOptions', () => {
 
   describe('sessions.redis.waitForReplicas', () => {
     it('defaults to 0 and takes a whole number from 0 to 16', () => {
-      const redis = (waitForReplicas?: unknown) => ({ sessions: { redis: { url: 'redis://localhost', waitForReplicas } } });
+      const redis = (waitForReplicas?: unknown) => ({
+        sessions: { redis: { url: 'redis://localhost', waitForReplicas } },
+      });
       expect(resolveStatsOptions(options(redis())).sessions.redis!.waitForReplicas).toBe(0);
       expect(resolveStatsOptions(options(redis(1))).sessions.redis!.waitForReplicas).toBe(1);
     });
@@ -356,7 +444,10 @@ describe('resolveStatsOptions', () => {
     });
 
     it.each([[0], [1.5], [1025], ['16'], [-1], [Number.NaN]])('refuses %p at start-up, naming the option', (shards) => {
-      const error = failure(options({ sessions: { redis: { url: 'redis://localhost', shards } } }), 'sessions.redis.shards');
+      const error = failure(
+        options({ sessions: { redis: { url: 'redis://localhost', shards } } }),
+        'sessions.redis.shards',
+      );
       expect(error.message).toContain('must be a whole number from 1 to 1024');
     });
   });
@@ -378,9 +469,12 @@ describe('resolveStatsOptions', () => {
       },
     );
 
-    it.each([' app:', 'app: ', '\tapp:'])('refuses %j, whose whitespace would be taken for another prefix', (keyPrefix) => {
-      expect(failure(redis(keyPrefix), 'sessions.redis.keyPrefix').message).toContain('whitespace');
-    });
+    it.each([' app:', 'app: ', '\tapp:'])(
+      'refuses %j, whose whitespace would be taken for another prefix',
+      (keyPrefix) => {
+        expect(failure(redis(keyPrefix), 'sessions.redis.keyPrefix').message).toContain('whitespace');
+      },
+    );
   });
 
   describe('sessions.redis.client', () => {
@@ -388,8 +482,16 @@ describe('resolveStatsOptions', () => {
 
     it.each([
       ['an empty object', {}, 'got an object without isCluster, status, defineCommand, hmget, ping, on, once'],
-      ['an object with only the methods of an older check', { defineCommand() {}, hmget() {} }, 'without isCluster, status, ping, on, once'],
-      ['a Promise of a client', Promise.resolve(new Redis({ lazyConnect: true })), 'got a Promise: await the client first'],
+      [
+        'an object with only the methods of an older check',
+        { defineCommand() {}, hmget() {} },
+        'without isCluster, status, ping, on, once',
+      ],
+      [
+        'a Promise of a client',
+        Promise.resolve(new Redis({ lazyConnect: true })),
+        'got a Promise: await the client first',
+      ],
       ['the class itself', Redis, 'got a function or class, not an instance'],
       ['a URL string', 'redis://localhost:6379', 'got string'],
       ['null', null, 'got null'],

@@ -45,7 +45,8 @@ export interface ResolvedSessionsOptions {
   ttlSeconds: number;
   sources: SessionSource[];
   sourceTimeoutMs: number;
-  redis?: Required<Pick<StatsRedisOptions, 'keyPrefix' | 'commandTimeoutMs' | 'shards' | 'waitForReplicas'>> & StatsRedisOptions;
+  redis?: Required<Pick<StatsRedisOptions, 'keyPrefix' | 'commandTimeoutMs' | 'shards' | 'waitForReplicas'>> &
+    StatsRedisOptions;
   store?: SessionStore;
 }
 
@@ -93,7 +94,11 @@ const REDIS_OPTIONS: Names<StatsRedisOptions> = {
   commandTimeoutMs: true,
 };
 const VERSION_POLICY_OPTIONS: Names<StatsVersionPolicyOptions> = { full: true, partial: true };
-const TRACKING_OPTIONS: Names<StatsTrackingOptions> = { userProperty: true, sessionIdClaim: true, clientVersionHeader: true };
+const TRACKING_OPTIONS: Names<StatsTrackingOptions> = {
+  userProperty: true,
+  sessionIdClaim: true,
+  clientVersionHeader: true,
+};
 
 /**
  * The options of each section, by the section's path ('' for the root). Values inside them that
@@ -165,7 +170,11 @@ function section(path: string, value: unknown, problem = 'must be an object'): R
 }
 
 function resolveAuth(given: StatsModuleOptions['auth'] | undefined): ResolvedAuthOptions {
-  const auth = section('auth', given, 'is required: give auth.secret, auth.publicKey or auth.jwksUri') as StatsAuthOptions;
+  const auth = section(
+    'auth',
+    given,
+    'is required: give auth.secret, auth.publicKey or auth.jwksUri',
+  ) as StatsAuthOptions;
   const key = resolveKey(auth);
   const keyAlgorithms = algorithmsFor(key);
   let algorithms = keyAlgorithms;
@@ -270,7 +279,9 @@ function algorithmsFor(key: VerificationKey): string[] {
         if (!algorithm) fail('auth.publicKey', `uses the curve "${curve}", which JWT does not define`);
         return [algorithm];
       }
-      return key.key.asymmetricKeyType === 'rsa-pss' ? RSA_ALGORITHMS.filter((a) => a.startsWith('PS')) : RSA_ALGORITHMS;
+      return key.key.asymmetricKeyType === 'rsa-pss'
+        ? RSA_ALGORITHMS.filter((a) => a.startsWith('PS'))
+        : RSA_ALGORITHMS;
     }
   }
 }
@@ -329,7 +340,10 @@ function resolveRedis(given: StatsRedisOptions | undefined): ResolvedSessionsOpt
   }
   const waitForReplicas = redis.waitForReplicas ?? 0;
   if (!Number.isInteger(waitForReplicas) || waitForReplicas < 0 || waitForReplicas > 16) {
-    fail('sessions.redis.waitForReplicas', `must be a whole number from 0 to 16 (got ${JSON.stringify(waitForReplicas)})`);
+    fail(
+      'sessions.redis.waitForReplicas',
+      `must be a whole number from 0 to 16 (got ${JSON.stringify(waitForReplicas)})`,
+    );
   }
   return { ...redis, keyPrefix: resolveKeyPrefix(redis.keyPrefix), commandTimeoutMs, shards, waitForReplicas };
 }

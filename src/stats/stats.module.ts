@@ -81,7 +81,10 @@ const FACTORY_KINDS = ['useFactory', 'useClass', 'useExisting'] as const;
 /** The providers of forRootAsync's options; every mistake is a StatsConfigurationError naming it. */
 function asyncOptionsProviders(options: StatsModuleAsyncOptions): Provider[] {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new StatsConfigurationError('forRootAsync', 'needs an object with one of "useFactory", "useClass" or "useExisting"');
+    throw new StatsConfigurationError(
+      'forRootAsync',
+      'needs an object with one of "useFactory", "useClass" or "useExisting"',
+    );
   }
   const known = Object.keys(ASYNC_OPTIONS);
   for (const name of Object.keys(options)) {
@@ -89,7 +92,9 @@ function asyncOptionsProviders(options: StatsModuleAsyncOptions): Provider[] {
     const suggestion = nearestName(name, known);
     throw new StatsConfigurationError(
       `forRootAsync.${name}`,
-      suggestion ? `is unknown; did you mean "forRootAsync.${suggestion}"?` : `is unknown; the options of forRootAsync are ${known.join(', ')}`,
+      suggestion
+        ? `is unknown; did you mean "forRootAsync.${suggestion}"?`
+        : `is unknown; the options of forRootAsync are ${known.join(', ')}`,
     );
   }
   const given = FACTORY_KINDS.filter((kind) => options[kind] !== undefined);
@@ -97,13 +102,18 @@ function asyncOptionsProviders(options: StatsModuleAsyncOptions): Provider[] {
     throw new StatsConfigurationError('forRootAsync', 'needs one of "useFactory", "useClass" or "useExisting"');
   }
   if (given.length > 1) {
-    throw new StatsConfigurationError(`forRootAsync.${given[1]}`, `conflicts with forRootAsync.${given[0]}: give exactly one`);
+    throw new StatsConfigurationError(
+      `forRootAsync.${given[1]}`,
+      `conflicts with forRootAsync.${given[0]}: give exactly one`,
+    );
   }
   const kind = given[0];
   if (typeof options[kind] !== 'function') {
     throw new StatsConfigurationError(
       `forRootAsync.${kind}`,
-      kind === 'useFactory' ? 'must be a function returning the options' : 'must be a class implementing StatsOptionsFactory',
+      kind === 'useFactory'
+        ? 'must be a function returning the options'
+        : 'must be a class implementing StatsOptionsFactory',
     );
   }
   if (options.inject !== undefined && !Array.isArray(options.inject)) {
@@ -118,7 +128,10 @@ function asyncOptionsProviders(options: StatsModuleAsyncOptions): Provider[] {
       provide: STATS_MODULE_OPTIONS,
       useFactory: (factory: Partial<StatsOptionsFactory> | undefined) => {
         if (typeof factory?.createStatsOptions !== 'function') {
-          throw new StatsConfigurationError(`forRootAsync.${kind}`, `(${factoryClass.name}) must have a createStatsOptions() method`);
+          throw new StatsConfigurationError(
+            `forRootAsync.${kind}`,
+            `(${factoryClass.name}) must have a createStatsOptions() method`,
+          );
         }
         return factory.createStatsOptions();
       },

@@ -13,7 +13,8 @@ export const HTTP_PLATFORM: HttpPlatformName = platformFromEnvironment();
 
 function platformFromEnvironment(): HttpPlatformName {
   const name = process.env.STATS_E2E_PLATFORM ?? 'express';
-  if (name !== 'express' && name !== 'fastify') throw new Error(`STATS_E2E_PLATFORM must be express or fastify, not "${name}"`);
+  if (name !== 'express' && name !== 'fastify')
+    throw new Error(`STATS_E2E_PLATFORM must be express or fastify, not "${name}"`);
   return name;
 }
 
@@ -26,7 +27,8 @@ export interface HttpAppOptions extends NestApplicationOptions {
 }
 
 /** The host's adapter on the platform of this run, as a host would create it. */
-export function createHttpAdapter({ trustProxy }: Pick<HttpAppOptions, 'trustProxy'> = {}): ExpressAdapter | FastifyAdapter {
+export function createHttpAdapter({ trustProxy }: Pick<HttpAppOptions, 'trustProxy'> = {}):
+  ExpressAdapter | FastifyAdapter {
   if (HTTP_PLATFORM === 'fastify') return new FastifyAdapter(trustProxy === undefined ? {} : { trustProxy });
   const adapter = new ExpressAdapter();
   if (trustProxy !== undefined) adapter.set('trust proxy', trustProxy);

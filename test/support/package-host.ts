@@ -324,7 +324,8 @@ export async function readmeInstallArguments(): Promise<string[]> {
     ?.split('\n')
     .map((text) => text.replace(/\s#.*$/, '').trim())
     .find((text) => text.startsWith('npm install '));
-  if (!line) throw new Error('README.md: no npm install line in the first code block of "Adding it to your Nest application"');
+  if (!line)
+    throw new Error('README.md: no npm install line in the first code block of "Adding it to your Nest application"');
   return line.split(/\s+/).slice(2);
 }
 

@@ -343,9 +343,8 @@ export class LocalRedisCluster {
    */
   async waitUntilHealthy(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    let problem = '';
     for (;;) {
-      problem = await this.healthProblem().catch((error: Error) => `unreachable: ${error.message}`);
+      const problem = await this.healthProblem().catch((error: Error) => `unreachable: ${error.message}`);
       if (problem === '') return;
       if (Date.now() > deadline) throw new Error(`the Redis Cluster is not healthy after ${timeoutMs} ms: ${problem}`);
       await sleep(50);

@@ -34,16 +34,32 @@ export class PrivateRedisServer {
     if (this.port === 0) this.port = await freePort();
     if (this.options.snapshots && !this.dir) this.dir = mkdtempSync(join(tmpdir(), 'stats-redis-'));
     const storage = this.dir ? ['--dir', this.dir, '--dbfilename', 'dump.rdb'] : [];
-    const replication = this.options.replicaOf ? ['--replicaof', '127.0.0.1', String(this.options.replicaOf.portNumber)] : [];
+    const replication = this.options.replicaOf
+      ? ['--replicaof', '127.0.0.1', String(this.options.replicaOf.portNumber)]
+      : [];
     const server = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0', ...storage, ...replication],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--repl-diskless-sync-delay',
+        '0',
+        ...storage,
+        ...replication,
+      ],
       { stdio: 'ignore' },
     );
     this.process = server;
     const deadline = Date.now() + 5000;
     while (!(await accepts(this.port))) {
-      if (Date.now() > deadline || server.exitCode !== null) throw new Error(`redis-server did not start on ${this.port}`);
+      if (Date.now() > deadline || server.exitCode !== null)
+        throw new Error(`redis-server did not start on ${this.port}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -1,7 +1,8 @@
 import { MAX_TOKEN_LENGTH, readBearerToken } from './bearer-token.extractor';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
-const withHeader = (authorization?: unknown) => ({ headers: authorization === undefined ? {} : { authorization } }) as never;
+const withHeader = (authorization?: unknown) =>
+  ({ headers: authorization === undefined ? {} : { authorization } }) as never;
 const tokenOf = (request: never) => readBearerToken(request).token;
 
 describe('readBearerToken', () => {
@@ -57,7 +58,11 @@ describe('readBearerToken', () => {
 
   it('stays fast on hostile input', () => {
     const started = process.hrtime.bigint();
-    for (const header of [`Bearer ${' '.repeat(8000)}x y`, `Bearer ${'a '.repeat(4000)}`, `Bearer ${'='.repeat(8000)}a`]) {
+    for (const header of [
+      `Bearer ${' '.repeat(8000)}x y`,
+      `Bearer ${'a '.repeat(4000)}`,
+      `Bearer ${'='.repeat(8000)}a`,
+    ]) {
       readBearerToken(withHeader(header));
     }
     expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(50);
@@ -89,7 +94,11 @@ describe('readBearerToken: why there is no token, and whether one was presented'
     [`Bearerx ${TOKEN}`, false, 'the Authorization header is not of the Bearer scheme'],
     ['Bearer', false, 'the bearer token is empty'],
     ['Bearer  \t', false, 'the bearer token is empty'],
-    [`Bearer ${'a'.repeat(MAX_TOKEN_LENGTH + 100)}`, true, `the bearer token is longer than ${MAX_TOKEN_LENGTH} characters`],
+    [
+      `Bearer ${'a'.repeat(MAX_TOKEN_LENGTH + 100)}`,
+      true,
+      `the bearer token is longer than ${MAX_TOKEN_LENGTH} characters`,
+    ],
     [`Bearer ${TOKEN} ${TOKEN}`, true, 'the Authorization header is not a single well-formed bearer token'],
   ])('%j: presented %p, reason %j', (header, presented, reason) => {
     expect(readBearerToken(withHeader(header))).toEqual({ token: null, presented, reason });

@@ -39,7 +39,11 @@ export function readBearerToken(request: HeaderSource): BearerToken {
   }
   const match = BEARER.exec(header);
   if (!match || match[1].length > MAX_TOKEN_LENGTH) {
-    return { token: null, presented: true, reason: 'the Authorization header is not a single well-formed bearer token' };
+    return {
+      token: null,
+      presented: true,
+      reason: 'the Authorization header is not a single well-formed bearer token',
+    };
   }
   return { token: match[1] };
 }

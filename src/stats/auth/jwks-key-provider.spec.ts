@@ -15,7 +15,10 @@ const pems = new Map<string | undefined, string>();
 function pemOf(kid: string | undefined): string {
   let pem = pems.get(kid);
   if (!pem) {
-    pem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    pem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+      type: 'spki',
+      format: 'pem',
+    }) as string;
     pems.set(kid, pem);
   }
   return pem;
@@ -117,7 +120,9 @@ describe('JwksKeyProvider', () => {
     const keys = provider({ unknownKidRefetchesPerMinute: 3 });
     await keys.keyFor(token({ alg: 'RS256', kid: 'k1' }));
     for (let index = 0; index < 10; index += 1) {
-      await expect(keys.keyFor(token({ alg: 'RS256', kid: `unknown-${index}` }))).rejects.toThrow(SigningKeyNotFoundError);
+      await expect(keys.keyFor(token({ alg: 'RS256', kid: `unknown-${index}` }))).rejects.toThrow(
+        SigningKeyNotFoundError,
+      );
     }
     expect(fetches).toHaveBeenCalledTimes(4);
     // Known keys need no fetch, budget or not.
@@ -129,7 +134,10 @@ describe('JwksKeyProvider', () => {
   });
 
   it('skips a published key it cannot read, and keeps the others', async () => {
-    published = [{ kid: 'broken', alg: 'RS256', getPublicKey: () => 'not a key', publicKey: 'not a key' } as SigningKey, key('k1', 'RS256')];
+    published = [
+      { kid: 'broken', alg: 'RS256', getPublicKey: () => 'not a key', publicKey: 'not a key' } as SigningKey,
+      key('k1', 'RS256'),
+    ];
     const keys = provider();
     await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k1' }))).resolves.toEqual(keyOf('k1'));
     await expect(keys.keyFor(token({ alg: 'RS256', kid: 'broken' }))).rejects.toThrow(SigningKeyNotFoundError);
@@ -164,7 +172,9 @@ describe('JwksKeyProvider', () => {
     jest.advanceTimersByTime(61_000);
     published = new Error('503 Service Unavailable');
     await expect(keys.keyFor(token({ alg: 'RS256', kid: 'k1' }))).resolves.toEqual(keyOf('k1'));
-    expect(warnings.join('\n')).toContain('could not be fetched (503 Service Unavailable); the last key set stays in use');
+    expect(warnings.join('\n')).toContain(
+      'could not be fetched (503 Service Unavailable); the last key set stays in use',
+    );
     await keys.keyFor(token({ alg: 'RS256', kid: 'k1' }));
     expect(fetches).toHaveBeenCalledTimes(2);
     jest.advanceTimersByTime(31_000);

@@ -59,7 +59,12 @@ export class JwksKeyProvider {
   }
 
   constructor(private readonly options: JwksKeyProviderOptions) {
-    this.client = new JwksClient({ jwksUri: options.uri, cache: false, rateLimit: false, timeout: options.timeoutMs ?? 5000 });
+    this.client = new JwksClient({
+      jwksUri: options.uri,
+      cache: false,
+      rateLimit: false,
+      timeout: options.timeoutMs ?? 5000,
+    });
     this.maxAgeMs = options.maxAgeMs ?? 10 * 60 * 1000;
     this.refetchesPerMinute = options.unknownKidRefetchesPerMinute ?? 10;
   }
@@ -69,7 +74,9 @@ export class JwksKeyProvider {
     const header = decode(token, { complete: true })?.header;
     if (!header) throw new SigningKeyNotFoundError('the token has no readable header');
     if (!this.options.algorithms.includes(header.alg)) {
-      throw new SigningKeyNotFoundError(`the token names the algorithm ${JSON.stringify(header.alg)}, which is not allowed`);
+      throw new SigningKeyNotFoundError(
+        `the token names the algorithm ${JSON.stringify(header.alg)}, which is not allowed`,
+      );
     }
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
 
@@ -84,12 +91,16 @@ export class JwksKeyProvider {
     }
     if (!key) {
       throw new SigningKeyNotFoundError(
-        kid === undefined ? 'the token has no kid and the key set has several keys' : `no key of the key set has the kid ${JSON.stringify(kid)}`,
+        kid === undefined
+          ? 'the token has no kid and the key set has several keys'
+          : `no key of the key set has the kid ${JSON.stringify(kid)}`,
       );
     }
     // A key published for one algorithm verifies no other (RFC 7517 4.4).
     if (key.alg !== undefined && key.alg !== header.alg) {
-      throw new SigningKeyNotFoundError(`the key ${JSON.stringify(kid)} is published for ${key.alg}, the token names ${header.alg}`);
+      throw new SigningKeyNotFoundError(
+        `the key ${JSON.stringify(kid)} is published for ${key.alg}, the token names ${header.alg}`,
+      );
     }
     return key.key;
   }
@@ -116,7 +127,9 @@ export class JwksKeyProvider {
           return [{ kid: key.kid || undefined, alg: key.alg || undefined, key: createPublicKey(key.getPublicKey()) }];
         } catch (error) {
           // One unreadable key must not take the others with it: tokens of it fail as of an unknown kid.
-          this.logger.warn(`JWKS ${this.options.uri}: key ${JSON.stringify(key.kid)} is unreadable (${String(error)}); skipped`);
+          this.logger.warn(
+            `JWKS ${this.options.uri}: key ${JSON.stringify(key.kid)} is unreadable (${String(error)}); skipped`,
+          );
           return [];
         }
       });
@@ -132,7 +145,9 @@ export class JwksKeyProvider {
         this.logger.warn(`JWKS ${this.options.uri} could not be fetched (${reason}); the last key set stays in use`);
         return this.keys;
       }
-      const unavailable = new KeySetUnavailableError(new Error(`JWKS ${this.options.uri} could not be fetched: ${reason}`));
+      const unavailable = new KeySetUnavailableError(
+        new Error(`JWKS ${this.options.uri} could not be fetched: ${reason}`),
+      );
       this.failure = { at: Date.now(), error: unavailable };
       throw unavailable;
     }

@@ -1,6 +1,7 @@
 import { unacceptableTokenReason } from './jwt-claims';
 
-const segment = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const segment = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const token = (header: unknown, claims: unknown) => `${segment(header)}.${segment(claims)}.c2ln`;
 
 describe('unacceptableTokenReason', () => {
@@ -21,7 +22,9 @@ describe('unacceptableTokenReason', () => {
     ['true', 'a boolean'],
     ['[{"exp":1,"roles":["stats:read"]}]', 'an array'],
   ])('refuses the claims set %s', (claims, kind) => {
-    expect(unacceptableTokenReason(token({ alg: 'HS256' }, claims))).toBe(`the token's claims set is not a JSON object but ${kind}`);
+    expect(unacceptableTokenReason(token({ alg: 'HS256' }, claims))).toBe(
+      `the token's claims set is not a JSON object but ${kind}`,
+    );
   });
 
   it.each([['garbage'], ['a.b.c'], ['..'], ['']])('leaves the unreadable %j to the verifier', (raw) => {

@@ -11,6 +11,8 @@ describe('RequireRoles', () => {
   });
 
   it.each([[[]], [['']], [['  ']], [[42]]])('refuses %j, which would admit any valid token', (roles) => {
-    expect(() => RequireRoles(...(roles as string[]))).toThrow('@RequireRoles() needs one or more non-empty role names');
+    expect(() => RequireRoles(...(roles as string[]))).toThrow(
+      '@RequireRoles() needs one or more non-empty role names',
+    );
   });
 });

@@ -17,12 +17,17 @@ describe('claimAt', () => {
     expect(claimAt(claims, path)).toEqual(value);
   });
 
-  it.each(['missing', 'realm_access.missing', 'roles.0', 'list.0.roles', 'realm_access.roles.length', 'realm_access..roles', ''])(
-    'finds nothing at %j',
-    (path) => {
-      expect(claimAt(claims, path)).toBeUndefined();
-    },
-  );
+  it.each([
+    'missing',
+    'realm_access.missing',
+    'roles.0',
+    'list.0.roles',
+    'realm_access.roles.length',
+    'realm_access..roles',
+    '',
+  ])('finds nothing at %j', (path) => {
+    expect(claimAt(claims, path)).toBeUndefined();
+  });
 
   it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', '__proto__.roles', 'constructor.name'])(
     'never reads inherited properties (%s)',

@@ -10,7 +10,8 @@ import type { StatsJwtStrategy } from './stats-jwt.strategy';
 
 const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 /** A token the fake strategy below "verifies": only its shape matters to the guard. */
-const token = (header: object = { alg: 'HS256' }, claims: object = { sub: 'a' }) => `${segment(header)}.${segment(claims)}.c2ln`;
+const token = (header: object = { alg: 'HS256' }, claims: object = { sub: 'a' }) =>
+  `${segment(header)}.${segment(claims)}.c2ln`;
 
 class Handlers {
   plain() {}
@@ -46,7 +47,11 @@ function setUp(claims: Record<string, unknown> | Error = { sub: 'admin-1', roles
 }
 
 /** The error a refused check throws. */
-const refusal = (checking: Promise<unknown>) => checking.then(() => Promise.reject(new Error('admitted')), (error: unknown) => error);
+const refusal = (checking: Promise<unknown>) =>
+  checking.then(
+    () => Promise.reject(new Error('admitted')),
+    (error: unknown) => error,
+  );
 
 describe('StatsAuthGuard', () => {
   it('admits a verified token holding the required role, with its claims on request.user', async () => {
@@ -66,7 +71,10 @@ describe('StatsAuthGuard', () => {
 
   it('refuses a token with a crit header or a claims set that is not an object before verifying it', async () => {
     const { check, verify } = setUp();
-    for (const bad of [token({ alg: 'HS256', crit: ['exp'] }), `${segment({ alg: 'HS256' })}.${segment([{ sub: 'a' }])}.c2ln`]) {
+    for (const bad of [
+      token({ alg: 'HS256', crit: ['exp'] }),
+      `${segment({ alg: 'HS256' })}.${segment([{ sub: 'a' }])}.c2ln`,
+    ]) {
       const error = await refusal(check(`Bearer ${bad}`));
       expect(error).toBeInstanceOf(TokenError);
       expect((error as TokenError).headers['WWW-Authenticate']).toBe('Bearer error="invalid_token"');
@@ -76,7 +84,9 @@ describe('StatsAuthGuard', () => {
 
   it('refuses a token that does not verify with 401, and passes an unreachable key set on as 503', async () => {
     expect(await refusal(setUp(new Error('invalid signature')).check(`Bearer ${token()}`))).toBeInstanceOf(TokenError);
-    expect(await refusal(setUp(new KeySetUnavailableError()).check(`Bearer ${token()}`))).toBeInstanceOf(KeySetUnavailableError);
+    expect(await refusal(setUp(new KeySetUnavailableError()).check(`Bearer ${token()}`))).toBeInstanceOf(
+      KeySetUnavailableError,
+    );
   });
 
   it('verifies a polling token once, again after the keys changed, and hands out copies of its claims', async () => {

@@ -12,7 +12,12 @@ describe('KeyCounts', () => {
     expect(counts.get('1.1.1.1')).toBe(2);
     expect(counts.has('9.9.9.9')).toBe(false);
     expect(Object.fromEntries(counts)).toEqual({ '1.1.1.1': 2, '8.8.8.8': 1 });
-    expect(new Map(counts)).toEqual(new Map([['1.1.1.1', 2], ['8.8.8.8', 1]]));
+    expect(new Map(counts)).toEqual(
+      new Map([
+        ['1.1.1.1', 2],
+        ['8.8.8.8', 1],
+      ]),
+    );
     expect([...counts.keys()].sort()).toEqual(['1.1.1.1', '8.8.8.8']);
     expect([...counts.values()].sort()).toEqual([1, 2]);
   });

@@ -34,9 +34,12 @@ describe('nearestName', () => {
     expect(nearestName(name, SESSIONS)).toBe(expected);
   });
 
-  it.each(['ttl', 'timeout', 'cache', 'x', 'sessionStore', 'memory'])('suggests nothing for %p, which is not close to any', (name) => {
-    expect(nearestName(name, SESSIONS)).toBeUndefined();
-  });
+  it.each(['ttl', 'timeout', 'cache', 'x', 'sessionStore', 'memory'])(
+    'suggests nothing for %p, which is not close to any',
+    (name) => {
+      expect(nearestName(name, SESSIONS)).toBeUndefined();
+    },
+  );
 
   it('prefers the closest candidate, then the earlier one', () => {
     expect(nearestName('stoer', ['stop', 'store'])).toBe('store');

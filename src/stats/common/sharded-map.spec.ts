@@ -5,7 +5,7 @@ describe('ShardedMap', () => {
     const sharded = new ShardedMap<number>();
     const plain = new Map<string, number>();
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let step = 0; step < 20_000; step++) {
       const key = `10.0.${Math.floor(random() * 40)}.${Math.floor(random() * 250)}`;
       if (random() < 0.3) expect(sharded.delete(key)).toBe(plain.delete(key));

@@ -40,7 +40,8 @@ export class DashboardController {
     out.setHeader('Content-Length', body.length);
     out.setHeader('Cache-Control', 'no-store'); // the body lists client IP addresses
     out.setHeader('Vary', varyWith(out, VARY));
-    if (out.req?.method === 'HEAD') out.end(); // the length, no body: none of the turn's budget
+    if (out.req?.method === 'HEAD')
+      out.end(); // the length, no body: none of the turn's budget
     else bodyWriter.send(out, body);
   }
 }

@@ -13,6 +13,7 @@ const swagger = loadSwagger();
 function loadSwagger(): typeof Swagger | undefined {
   try {
     // A plain require: a static import would make @nestjs/swagger mandatory.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when the host has it
     return require('@nestjs/swagger') as typeof Swagger;
   } catch (error) {
     // Only an absent @nestjs/swagger means "undocumented"; a broken installation must still fail loudly.

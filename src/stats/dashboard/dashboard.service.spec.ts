@@ -50,8 +50,20 @@ describe('DashboardService', () => {
     expect(Object.keys(JSON.parse(json))).toEqual(['totalCount', 'geoIpData', 'versions']);
     expect(JSON.parse(json)).toEqual({
       totalCount: 2,
-      geoIpData: [{ sessionCount: 1, latitude: 37.751, longitude: -97.822, countryCode: 'US', continentCode: 'NA', ips: ['8.8.8.8'] }],
-      versions: { '6.0.0': { supportStatus: 'full', sessionCount: 1 }, '5.4.0': { supportStatus: 'none', sessionCount: 1 } },
+      geoIpData: [
+        {
+          sessionCount: 1,
+          latitude: 37.751,
+          longitude: -97.822,
+          countryCode: 'US',
+          continentCode: 'NA',
+          ips: ['8.8.8.8'],
+        },
+      ],
+      versions: {
+        '6.0.0': { supportStatus: 'full', sessionCount: 1 },
+        '5.4.0': { supportStatus: 'none', sessionCount: 1 },
+      },
     });
   });
 

@@ -151,11 +151,13 @@ export class DashboardService {
 
   /** The body in the documented field order; versions newest first, kept in order as pairs. */
   private serialise({ totalCount, sessionsByVersion }: Tally): Promise<Buffer[]> {
-    const versions = [...sessionsByVersion.keys()].sort(this.versionPolicy.compareNewestFirst).map(
-      (version) =>
-        `${JSON.stringify(version)}:{"supportStatus":"${this.versionPolicy.supportStatus(version)}",` +
-        `"sessionCount":${sessionsByVersion.get(version)}}`,
-    );
+    const versions = [...sessionsByVersion.keys()]
+      .sort(this.versionPolicy.compareNewestFirst)
+      .map(
+        (version) =>
+          `${JSON.stringify(version)}:{"supportStatus":"${this.versionPolicy.supportStatus(version)}",` +
+          `"sessionCount":${sessionsByVersion.get(version)}}`,
+      );
     return this.locations.serialise(
       Buffer.from(`{"totalCount":${totalCount},"geoIpData":[`),
       Buffer.from(`],"versions":{${versions.join(',')}}}`),

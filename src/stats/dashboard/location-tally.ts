@@ -161,7 +161,11 @@ export class LocationTally {
     // The first run whose last entry comes after this one; the last run when none does.
     const low = placeAmong(this.runs.length - 1, (index) => this.runs[index].entries.at(-1)!, entry);
     const run = this.runs[low];
-    run.entries.splice(placeAmong(run.entries.length, (index) => run.entries[index], entry), 0, entry);
+    run.entries.splice(
+      placeAmong(run.entries.length, (index) => run.entries[index], entry),
+      0,
+      entry,
+    );
     run.json = null;
     entry.run = run;
     if (run.entries.length >= 2 * RUN_LENGTH) {
@@ -230,9 +234,7 @@ function byCountThenPlace(a: LocationEntry, b: LocationEntry): number {
 
 function comparePlaces(a: LocationEntry, b: LocationEntry): number {
   return (
-    a.country - b.country ||
-    a.location.latitude - b.location.latitude ||
-    a.location.longitude - b.location.longitude
+    a.country - b.country || a.location.latitude - b.location.latitude || a.location.longitude - b.location.longitude
   );
 }
 

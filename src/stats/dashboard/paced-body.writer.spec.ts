@@ -102,14 +102,16 @@ describe('PacedBodyWriter', () => {
     const { port } = server.address() as AddressInfo;
     try {
       const received = await Promise.all(
-        Array.from({ length: 4 }, () =>
-          new Promise<Buffer>((resolve, reject) =>
-            get({ host: '127.0.0.1', port, path: '/' }, (res) => {
-              const chunks: Buffer[] = [];
-              res.on('data', (chunk: Buffer) => chunks.push(chunk));
-              res.on('end', () => resolve(Buffer.concat(chunks)));
-            }).on('error', reject),
-          ),
+        Array.from(
+          { length: 4 },
+          () =>
+            new Promise<Buffer>((resolve, reject) =>
+              get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+                const chunks: Buffer[] = [];
+                res.on('data', (chunk: Buffer) => chunks.push(chunk));
+                res.on('end', () => resolve(Buffer.concat(chunks)));
+              }).on('error', reject),
+            ),
         ),
       );
       for (const bytes of received) expect(bytes.equals(body)).toBe(true);

@@ -78,12 +78,30 @@ describe('StatsExceptionFilter', () => {
 
   it.each([
     [new TokenError(false), 401, 'unauthorized', 'Token error. Login again.', { 'www-authenticate': 'Bearer' }],
-    [new TokenError(true), 401, 'unauthorized', 'Token error. Login again.', { 'www-authenticate': 'Bearer error="invalid_token"' }],
+    [
+      new TokenError(true),
+      401,
+      'unauthorized',
+      'Token error. Login again.',
+      { 'www-authenticate': 'Bearer error="invalid_token"' },
+    ],
     [new InsufficientPermissionsError(), 403, 'forbidden', 'Insufficient permissions to access this resource.', {}],
     [new NotAcceptableError(), 406, 'not_acceptable', "Invalid 'Accept' header.", {}],
     [new InternalError(new Error('x')), 500, 'internal_error', 'Unexpected server side error.', {}],
-    [new StoreUnavailableError(new Error('x')), 503, 'service_unavailable', 'Session store unavailable. Try again later.', { 'retry-after': '5' }],
-    [new KeySetUnavailableError(new Error('x')), 503, 'service_unavailable', 'Token keys unavailable. Try again later.', { 'retry-after': '5' }],
+    [
+      new StoreUnavailableError(new Error('x')),
+      503,
+      'service_unavailable',
+      'Session store unavailable. Try again later.',
+      { 'retry-after': '5' },
+    ],
+    [
+      new KeySetUnavailableError(new Error('x')),
+      503,
+      'service_unavailable',
+      'Token keys unavailable. Try again later.',
+      { 'retry-after': '5' },
+    ],
     [new SourceTimeoutError('gateway', 100), 504, 'gateway_timeout', 'A session source did not answer in time.', {}],
   ])('answers %p with its status, exactly { id, message } and its headers', (error, status, id, message, headers) => {
     const written = filterResponse(error);
@@ -98,22 +116,45 @@ describe('StatsExceptionFilter', () => {
   });
 
   it.each([
-    [new UnauthorizedException('token of user 42 expired'), 401, { id: 'unauthorized', message: 'Token error. Login again.' }],
-    [new ForbiddenException('user 42 lacks admin'), 403, { id: 'forbidden', message: 'Insufficient permissions to access this resource.' }],
-    [new NotAcceptableException('wanted text/html'), 406, { id: 'not_acceptable', message: "Invalid 'Accept' header." }],
+    [
+      new UnauthorizedException('token of user 42 expired'),
+      401,
+      { id: 'unauthorized', message: 'Token error. Login again.' },
+    ],
+    [
+      new ForbiddenException('user 42 lacks admin'),
+      403,
+      { id: 'forbidden', message: 'Insufficient permissions to access this resource.' },
+    ],
+    [
+      new NotAcceptableException('wanted text/html'),
+      406,
+      { id: 'not_acceptable', message: "Invalid 'Accept' header." },
+    ],
     [new NotFoundException('Cannot GET /stats/secret-path'), 404, { id: 'not_found', message: 'Not found.' }],
     [new BadRequestException({ detail: 'field x of user 42' }), 400, { id: 'bad_request', message: 'Bad request.' }],
     [new HttpException('too big for user 42', 413), 413, { id: 'payload_too_large', message: 'Payload too large.' }],
     [new HttpException('odd status for user 42', 499), 499, { id: 'client_error', message: 'Invalid request.' }],
-    [new ServiceUnavailableException('db at 10.0.0.5 down'), 503, { id: 'service_unavailable', message: 'Service unavailable.' }],
-    [new GatewayTimeoutException('upstream 10.0.0.5 slow'), 504, { id: 'gateway_timeout', message: 'Gateway timeout.' }],
-  ])('answers an HttpException of another source (%p) with a generic message, its own in the log', (exception, status, body) => {
-    const written = filterResponse(exception);
-    expect(written.status).toBe(status);
-    expect(JSON.parse(written.body!)).toEqual(body);
-    expect(written.body).not.toMatch(/42|10\.0\.0\.5|secret-path/);
-    expect(logged.join('\n')).toContain(exception.message);
-  });
+    [
+      new ServiceUnavailableException('db at 10.0.0.5 down'),
+      503,
+      { id: 'service_unavailable', message: 'Service unavailable.' },
+    ],
+    [
+      new GatewayTimeoutException('upstream 10.0.0.5 slow'),
+      504,
+      { id: 'gateway_timeout', message: 'Gateway timeout.' },
+    ],
+  ])(
+    'answers an HttpException of another source (%p) with a generic message, its own in the log',
+    (exception, status, body) => {
+      const written = filterResponse(exception);
+      expect(written.status).toBe(status);
+      expect(JSON.parse(written.body!)).toEqual(body);
+      expect(written.body).not.toMatch(/42|10\.0\.0\.5|secret-path/);
+      expect(logged.join('\n')).toContain(exception.message);
+    },
+  );
 
   it('answers a plain 401 without a token-specific challenge', () => {
     expect(filterResponse(new UnauthorizedException()).headers['www-authenticate']).toBe('Bearer');

@@ -28,7 +28,10 @@ export class StatsExceptionFilter implements ExceptionFilter {
     const cause = error.cause ?? exception;
     if (error.getStatus() === HttpStatus.SERVICE_UNAVAILABLE || error.getStatus() === HttpStatus.GATEWAY_TIMEOUT) {
       // An outage fails every poll of every admin UI: one line per interval, no stack.
-      this.outages.report(error.id, `${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`);
+      this.outages.report(
+        error.id,
+        `${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      );
     } else if (error.getStatus() >= 500) {
       this.logger.error(
         `${error.getStatus()} ${error.id}: ${cause instanceof Error ? cause.message : String(cause)}`,
@@ -71,7 +74,11 @@ export function toApiError(exception: unknown): StatsApiError {
       case HttpStatus.NOT_ACCEPTABLE:
         return new NotAcceptableError();
     }
-    if ((status >= 400 && status < 500) || status === HttpStatus.SERVICE_UNAVAILABLE || status === HttpStatus.GATEWAY_TIMEOUT) {
+    if (
+      (status >= 400 && status < 500) ||
+      status === HttpStatus.SERVICE_UNAVAILABLE ||
+      status === HttpStatus.GATEWAY_TIMEOUT
+    ) {
       return generic(status, exception);
     }
   }
@@ -83,5 +90,11 @@ function generic(status: number, cause: HttpException): StatsApiError {
   const name = HttpStatus[status];
   if (!name) return new StatsApiError(status, 'client_error', 'Invalid request.', {}, cause);
   const words = name.toLowerCase().split('_');
-  return new StatsApiError(status, words.join('_'), `${words.join(' ').replace(/^./, (c) => c.toUpperCase())}.`, {}, cause);
+  return new StatsApiError(
+    status,
+    words.join('_'),
+    `${words.join(' ').replace(/^./, (c) => c.toUpperCase())}.`,
+    {},
+    cause,
+  );
 }

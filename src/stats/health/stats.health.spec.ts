@@ -26,7 +26,9 @@ describe('StatsHealthIndicator', () => {
   it('is down within its bound when a store never answers its ping', async () => {
     const started = Date.now();
     const result = await indicator(true, () => new Promise<void>(() => undefined)).isHealthy('stats');
-    expect(result).toEqual({ stats: { status: 'down', geo: 'up', store: 'down', storeError: 'no answer within 2000 ms' } });
+    expect(result).toEqual({
+      stats: { status: 'down', geo: 'up', store: 'down', storeError: 'no answer within 2000 ms' },
+    });
     expect(Date.now() - started).toBeLessThan(3000);
   });
 

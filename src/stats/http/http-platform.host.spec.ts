@@ -42,7 +42,11 @@ describe('FastifyPlatform', () => {
   it('takes the reply over, keeping the headers the host set on it', () => {
     const raw = new ServerResponse(new IncomingMessage(new Socket()));
     raw.setHeader('Vary', 'Origin'); // put there by the host's CORS hook, say
-    const reply = { raw, hijack: jest.fn(), getHeaders: () => ({ 'x-request-id': 'req-1', 'x-count': 2, 'x-none': undefined }) };
+    const reply = {
+      raw,
+      hijack: jest.fn(),
+      getHeaders: () => ({ 'x-request-id': 'req-1', 'x-count': 2, 'x-none': undefined }),
+    };
     const platform = new FastifyPlatform(new FastifyAdapter());
     expect(platform.takeOver(reply)).toBe(raw);
     expect(reply.hijack).toHaveBeenCalledTimes(1);

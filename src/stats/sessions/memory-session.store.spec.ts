@@ -46,7 +46,9 @@ describe('MemorySessionStore', () => {
         expect(Object.fromEntries(figures.sessionsByVersion)).toEqual(countBy(model, 'clientVersion'));
         const sample = Array.from({ length: 50 }, () => `s${random(3000)}`);
         const found = await store.find(sample, now);
-        expect(Object.fromEntries(found)).toEqual(Object.fromEntries(sample.filter((id) => model.has(id)).map((id) => [id, model.get(id)])));
+        expect(Object.fromEntries(found)).toEqual(
+          Object.fromEntries(sample.filter((id) => model.has(id)).map((id) => [id, model.get(id)])),
+        );
       }
     } finally {
       store.onModuleDestroy();

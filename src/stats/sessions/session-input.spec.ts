@@ -1,5 +1,11 @@
 import { InvalidSessionError } from '../errors/invalid-session.error';
-import { clientVersionKey, MAX_SESSION_ID_LENGTH, storedSessionFromSource, storedSessionFromTouch, type SourceRecordProblem } from './session-input';
+import {
+  clientVersionKey,
+  MAX_SESSION_ID_LENGTH,
+  storedSessionFromSource,
+  storedSessionFromTouch,
+  type SourceRecordProblem,
+} from './session-input';
 
 const NOW = 1_700_000_000_000;
 
@@ -22,7 +28,9 @@ describe('storedSessionFromTouch', () => {
       clientVersion: '6.0.0',
       seenAt: NOW,
     });
-    expect(storedSessionFromTouch({ id: 'a', ip: '8.8.8.8', seenAt: new Date(NOW - 5000) }, NOW).seenAt).toBe(NOW - 5000);
+    expect(storedSessionFromTouch({ id: 'a', ip: '8.8.8.8', seenAt: new Date(NOW - 5000) }, NOW).seenAt).toBe(
+      NOW - 5000,
+    );
     expect(storedSessionFromTouch({ id: 'a', ip: '8.8.8.8', seenAt: NOW - 7 }, NOW).seenAt).toBe(NOW - 7);
   });
 
@@ -55,7 +63,9 @@ describe('storedSessionFromTouch', () => {
   });
 
   it('accepts an id of exactly the maximum length', () => {
-    expect(storedSessionFromTouch({ id: 'x'.repeat(MAX_SESSION_ID_LENGTH), ip: '8.8.8.8' }, NOW).id).toHaveLength(MAX_SESSION_ID_LENGTH);
+    expect(storedSessionFromTouch({ id: 'x'.repeat(MAX_SESSION_ID_LENGTH), ip: '8.8.8.8' }, NOW).id).toHaveLength(
+      MAX_SESSION_ID_LENGTH,
+    );
   });
 });
 
@@ -66,7 +76,9 @@ describe('storedSessionFromSource', () => {
   };
 
   it('reads a good record as touch would, with no problem', () => {
-    expect(read({ id: 'a', ip: '8.8.8.8', clientVersion: '6.0.0', lastSeenAt: new Date(NOW - 10).toISOString() })).toEqual({
+    expect(
+      read({ id: 'a', ip: '8.8.8.8', clientVersion: '6.0.0', lastSeenAt: new Date(NOW - 10).toISOString() }),
+    ).toEqual({
       session: { id: 'a', ip: '8.8.8.8', clientVersion: '6.0.0', seenAt: NOW - 10 },
       problems: [],
     });
@@ -79,12 +91,15 @@ describe('storedSessionFromSource', () => {
     });
   });
 
-  it.each([[null], ['a'], [{ ip: '8.8.8.8' }], [{ id: '', ip: '8.8.8.8' }], [{ id: 'x'.repeat(MAX_SESSION_ID_LENGTH + 1), ip: '8.8.8.8' }]])(
-    'drops %j, which has no usable id',
-    (record) => {
-      expect(read(record)).toEqual({ session: null, problems: ['id'] });
-    },
-  );
+  it.each([
+    [null],
+    ['a'],
+    [{ ip: '8.8.8.8' }],
+    [{ id: '', ip: '8.8.8.8' }],
+    [{ id: 'x'.repeat(MAX_SESSION_ID_LENGTH + 1), ip: '8.8.8.8' }],
+  ])('drops %j, which has no usable id', (record) => {
+    expect(read(record)).toEqual({ session: null, problems: ['id'] });
+  });
 });
 
 describe('clientVersionKey', () => {

@@ -52,11 +52,7 @@ export function describeSessionStoreContract(
 
     it('counts inserted sessions per IP and per version', async () => {
       await store.upsert(
-        [
-          session('a', '8.8.8.8', '6.0.0'),
-          session('b', '8.8.8.8', '5.5.0'),
-          session('c', '2001:db8::1', '6.0.0'),
-        ],
+        [session('a', '8.8.8.8', '6.0.0'), session('b', '8.8.8.8', '5.5.0'), session('c', '2001:db8::1', '6.0.0')],
         T0,
       );
       expect(await snapshot(T0)).toMatchObject({

@@ -4,9 +4,13 @@ import { SessionsService } from './sessions.service';
 
 /** A store that records what it is asked to do. */
 function recordingStore() {
-  const calls: { upserts: { sessions: StoredSession[]; now: number }[]; removes: string[][] } = { upserts: [], removes: [] };
+  const calls: { upserts: { sessions: StoredSession[]; now: number }[]; removes: string[][] } = {
+    upserts: [],
+    removes: [],
+  };
   const store = {
-    upsert: async (sessions: readonly StoredSession[], now: number) => void calls.upserts.push({ sessions: [...sessions], now }),
+    upsert: async (sessions: readonly StoredSession[], now: number) =>
+      void calls.upserts.push({ sessions: [...sessions], now }),
     remove: async (ids: readonly string[]) => void calls.removes.push([...ids]),
   } as unknown as SessionStore;
   return { store, calls };

@@ -12,7 +12,15 @@ export interface FeedPosition {
 
 /** A shard's answer to a read; see READ_SCRIPT. Text fields come as Buffers. */
 export type ShardReply =
-  | { kind: 'changes'; revision: string; total: number; versions: string[]; counts: Buffer; position: FeedPosition; complete: boolean }
+  | {
+      kind: 'changes';
+      revision: string;
+      total: number;
+      versions: string[];
+      counts: Buffer;
+      position: FeedPosition;
+      complete: boolean;
+    }
   | { kind: 'snapshot'; revision: string; total: number; versions: string[]; counts: Buffer; position: FeedPosition }
   | { kind: 'stale' };
 
@@ -39,7 +47,11 @@ export class ChangeFeedReader {
 
   constructor(
     shardCount: number,
-    private readonly readShard: (shard: number, mode: 'changes' | 'snapshot', position?: FeedPosition) => Promise<ShardReply>,
+    private readonly readShard: (
+      shard: number,
+      mode: 'changes' | 'snapshot',
+      position?: FeedPosition,
+    ) => Promise<ShardReply>,
   ) {
     this.positions = new Array<FeedPosition | null>(shardCount).fill(null);
   }
@@ -125,7 +137,8 @@ async function applyCounts(text: Buffer, counts: ShardedMap<number>, changes: Ke
     const negative = text[position] === MINUS;
     if (negative) position++;
     let value = 0;
-    for (; position < text.length && text[position] !== COMMA; position++) value = value * 10 + text[position] - DIGIT_ZERO;
+    for (; position < text.length && text[position] !== COMMA; position++)
+      value = value * 10 + text[position] - DIGIT_ZERO;
     const count = (counts.get(ip) ?? 0) + (negative ? -value : value);
     if (count < 0) consistent = false;
     if (count <= 0) counts.delete(ip);

@@ -25,7 +25,8 @@ export function notARedisClient(value: unknown): string {
       ? `${expected}; got a function or class, not an instance`
       : `${expected}; got ${value === null ? 'null' : typeof value}`;
   }
-  if (typeof (value as { then?: unknown }).then === 'function') return `${expected}; got a Promise: await the client first`;
+  if (typeof (value as { then?: unknown }).then === 'function')
+    return `${expected}; got a Promise: await the client first`;
   const client = value as Record<string, unknown>;
   const missing = [
     ...(typeof client.isCluster === 'boolean' ? [] : ['isCluster']),

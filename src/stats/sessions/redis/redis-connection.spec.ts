@@ -48,17 +48,20 @@ afterAll(async () => {
 });
 
 describe('RedisSessionStore options', () => {
-  it.each(['app:iso:{store}:', 'app:{tenant}:', 'app:}'])('refuses the key prefix %p, naming the option', (keyPrefix) => {
-    let thrown: unknown;
-    try {
-      createStore({ keyPrefix });
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(StatsConfigurationError);
-    expect((thrown as StatsConfigurationError).option).toBe('sessions.redis.keyPrefix');
-    expect((thrown as StatsConfigurationError).message).toContain('must not contain "{" or "}"');
-  });
+  it.each(['app:iso:{store}:', 'app:{tenant}:', 'app:}'])(
+    'refuses the key prefix %p, naming the option',
+    (keyPrefix) => {
+      let thrown: unknown;
+      try {
+        createStore({ keyPrefix });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(StatsConfigurationError);
+      expect((thrown as StatsConfigurationError).option).toBe('sessions.redis.keyPrefix');
+      expect((thrown as StatsConfigurationError).message).toContain('must not contain "{" or "}"');
+    },
+  );
 
   it('keeps the keys of distinct prefixes apart, one a prefix of the other', async () => {
     const short = createStore({ keyPrefix: `${runPrefix}iso:` });
@@ -121,7 +124,8 @@ describe('RedisSessionStore while Redis cannot be reached', () => {
     await proxy.stop();
     const store = createStore({ url: proxy.url });
     await store.connected();
-    const refused = (address: string) => Object.assign(new Error(`connect ECONNREFUSED ${address}`), { code: 'ECONNREFUSED' });
+    const refused = (address: string) =>
+      Object.assign(new Error(`connect ECONNREFUSED ${address}`), { code: 'ECONNREFUSED' });
     // What Node's net gives for `localhost` resolving to ::1 and 127.0.0.1, as ioredis reports it.
     (store as unknown as { connection: { client: Redis } }).connection.client.emit(
       'error',

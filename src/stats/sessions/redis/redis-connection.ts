@@ -80,7 +80,9 @@ export class RedisConnection {
   async connected(): Promise<void> {
     if (this.client.status === 'ready') return;
     const ready = new Promise<void>((resolve) => this.client.once('ready', resolve));
-    await withinDeadline(ready, Date.now() + this.options.commandTimeoutMs, () => new Error('not ready')).catch(() => undefined);
+    await withinDeadline(ready, Date.now() + this.options.commandTimeoutMs, () => new Error('not ready')).catch(
+      () => undefined,
+    );
   }
 
   /**
@@ -88,7 +90,11 @@ export class RedisConnection {
    * when nothing was sent or Redis refused the call, and for a write that was sent without an
    * answer in time, with StoreOutcomeUnknownError.
    */
-  async call<T>(issue: () => Promise<T>, kind: CallKind, deadline = Date.now() + this.options.commandTimeoutMs): Promise<T> {
+  async call<T>(
+    issue: () => Promise<T>,
+    kind: CallKind,
+    deadline = Date.now() + this.options.commandTimeoutMs,
+  ): Promise<T> {
     if (this.client.status !== 'ready') await this.readyBy(deadline);
     let sent: Promise<T>;
     try {
@@ -99,7 +105,11 @@ export class RedisConnection {
     const sentAt = Date.now();
     let reply: T;
     try {
-      reply = await withinDeadline(sent, deadline, () => new Error(`Redis did not answer within ${this.options.commandTimeoutMs} ms`));
+      reply = await withinDeadline(
+        sent,
+        deadline,
+        () => new Error(`Redis did not answer within ${this.options.commandTimeoutMs} ms`),
+      );
     } catch (error) {
       this.refreshSlotsAfterSilence();
       throw this.failure(error, kind);
@@ -109,7 +119,9 @@ export class RedisConnection {
     // shares): its answer is not trusted, and a write it applied may be lost with it.
     if (Date.now() - sentAt > this.options.commandTimeoutMs / 2 && (this.client as Cluster).isCluster) {
       this.refreshSlotsAfterSilence();
-      const stalled = new Error(`a Redis Cluster node answered after ${Date.now() - sentAt} ms, too late to be trusted`);
+      const stalled = new Error(
+        `a Redis Cluster node answered after ${Date.now() - sentAt} ms, too late to be trusted`,
+      );
       throw kind === 'write' ? new StoreOutcomeUnknownError(stalled) : new StoreUnavailableError(stalled);
     }
     return reply;
@@ -133,7 +145,11 @@ export class RedisConnection {
     if (!this.ownsClient || isEnded(client)) return;
     this.closing = true;
     try {
-      await withinDeadline(client.quit(), Date.now() + this.options.commandTimeoutMs, () => new Error('no answer to QUIT'));
+      await withinDeadline(
+        client.quit(),
+        Date.now() + this.options.commandTimeoutMs,
+        () => new Error('no answer to QUIT'),
+      );
     } catch {
       // Not connected, or no answer in time: close without waiting for Redis.
       if (!isEnded(client)) client.disconnect();
@@ -204,7 +220,9 @@ function connectionError(error: Error): Error {
   const errors = (error as Partial<AggregateError>).errors;
   const message =
     error.message ||
-    (Array.isArray(errors) ? errors.map((each: { message?: string }) => each?.message ?? String(each)).join('; ') : '') ||
+    (Array.isArray(errors)
+      ? errors.map((each: { message?: string }) => each?.message ?? String(each)).join('; ')
+      : '') ||
     String(error);
   return Object.assign(new Error(message, { cause: error }), { code: (error as NodeJS.ErrnoException).code });
 }

@@ -42,7 +42,8 @@ export class RedisLayout {
 
   /** The shard of a session field (see {@link sessionField}). */
   shardOf(field: string): ShardKeys {
-    const value = ((field.charCodeAt(4) * 31 + field.charCodeAt(5)) * 31 + field.charCodeAt(6)) * 31 + field.charCodeAt(7);
+    const value =
+      ((field.charCodeAt(4) * 31 + field.charCodeAt(5)) * 31 + field.charCodeAt(6)) * 31 + field.charCodeAt(7);
     return this.shards[value % this.shards.length];
   }
 }
@@ -57,7 +58,10 @@ export function sessionField(id: string): string {
 
 /** The session bucket of a field; the scripts compute the same (see SESSION_BUCKET in the Lua prelude). */
 export function sessionBucket(field: string): number {
-  return (((field.charCodeAt(0) * 31 + field.charCodeAt(1)) * 31 + field.charCodeAt(2)) * 31 + field.charCodeAt(3)) % SESSION_BUCKETS;
+  return (
+    (((field.charCodeAt(0) * 31 + field.charCodeAt(1)) * 31 + field.charCodeAt(2)) * 31 + field.charCodeAt(3)) %
+    SESSION_BUCKETS
+  );
 }
 
 /** The first tag `s<i>-<n>` whose slot falls in the i-th of `count` equal ranges of the slot space. */

@@ -111,13 +111,19 @@ describe('RedisSessionStore', () => {
     });
 
     it('adds up the counts of one IP kept in several shards', async () => {
-      await a.upsert(Array.from({ length: 200 }, (_, i) => session(`same-ip-${i}`, '8.8.4.4', `6.${i % 2}.0`)), T0);
+      await a.upsert(
+        Array.from({ length: 200 }, (_, i) => session(`same-ip-${i}`, '8.8.4.4', `6.${i % 2}.0`)),
+        T0,
+      );
       expect(figuresOf(await b.aggregates(T0))).toEqual({
         totalCount: 200,
         sessionsByIp: { '8.8.4.4': 200 },
         sessionsByVersion: { '6.0.0': 100, '6.1.0': 100 },
       });
-      await a.remove(Array.from({ length: 50 }, (_, i) => `same-ip-${i}`), T0);
+      await a.remove(
+        Array.from({ length: 50 }, (_, i) => `same-ip-${i}`),
+        T0,
+      );
       expect(Object.fromEntries((await b.aggregates(T0)).sessionsByIp)).toEqual({ '8.8.4.4': 150 });
     });
 
@@ -144,7 +150,9 @@ describe('RedisSessionStore', () => {
     it('stays consistent when both instances upsert the same sessions concurrently', async () => {
       const rounds = Array.from({ length: 20 }, (_, round) =>
         (round % 2 ? a : b).upsert(
-          Array.from({ length: 100 }, (_, i) => session(`s${i}`, `10.0.0.${round % 4}`, `6.${round % 3}.0`, T0 + round)),
+          Array.from({ length: 100 }, (_, i) =>
+            session(`s${i}`, `10.0.0.${round % 4}`, `6.${round % 3}.0`, T0 + round),
+          ),
           T0 + round,
         ),
       );
@@ -241,7 +249,13 @@ describe('RedisSessionStore', () => {
       expect(figures.revision).toBe(await store.revision(T0));
 
       // A new instance reads a snapshot of every shard.
-      const other = track(await connectedStore({ keyPrefix: (store as unknown as { layout: { shards: { bucketBase: string }[] } }).layout.shards[0].bucketBase.split('{')[0] }));
+      const other = track(
+        await connectedStore({
+          keyPrefix: (
+            store as unknown as { layout: { shards: { bucketBase: string }[] } }
+          ).layout.shards[0].bucketBase.split('{')[0],
+        }),
+      );
       const read = await other.aggregates(T0);
       expect(figuresOf(read)).toEqual(figuresOf(figures));
     });
@@ -341,23 +355,32 @@ describe('RedisSessionStore', () => {
 
     // Lost per-IP counts are only seen by a snapshot read (a new instance): the shard is cleared
     // then, and every instance reads it afresh.
-    it.each([['meta', false], ['expiry', false], ['versions', false], ['feed', false], ['s:', false], ['i:', true]])(
-      'agrees with a new instance after keys named %s are lost',
-      async (name, newFirst) => {
-        const lost = (await admin.keys(`${keyPrefix}*`)).filter((key) => key.slice(key.lastIndexOf('}')).includes(`:${name}`));
-        expect(lost.length).toBeGreaterThan(0);
-        await admin.del(...lost.slice(0, 5));
-        await writer.upsert([session('after-loss', '9.9.9.9')], T0);
-        await expectAgreement(newFirst);
-      },
-    );
+    it.each([
+      ['meta', false],
+      ['expiry', false],
+      ['versions', false],
+      ['feed', false],
+      ['s:', false],
+      ['i:', true],
+    ])('agrees with a new instance after keys named %s are lost', async (name, newFirst) => {
+      const lost = (await admin.keys(`${keyPrefix}*`)).filter((key) =>
+        key.slice(key.lastIndexOf('}')).includes(`:${name}`),
+      );
+      expect(lost.length).toBeGreaterThan(0);
+      await admin.del(...lost.slice(0, 5));
+      await writer.upsert([session('after-loss', '9.9.9.9')], T0);
+      await expectAgreement(newFirst);
+    });
   });
 
   it('sends the upserts made in the same turn of the event loop as one script call per shard', async () => {
     const client = new Redis(TEST_REDIS_URL);
     try {
       const store = track(createStore({ url: undefined, client }));
-      const upsertScript = jest.spyOn(client as unknown as { statsSessionsUpsertV3: (...args: unknown[]) => unknown }, 'statsSessionsUpsertV3');
+      const upsertScript = jest.spyOn(
+        client as unknown as { statsSessionsUpsertV3: (...args: unknown[]) => unknown },
+        'statsSessionsUpsertV3',
+      );
       await Promise.all(Array.from({ length: 500 }, (_, i) => store.upsert([session(`s${i}`)], T0)));
       expect(upsertScript).toHaveBeenCalledTimes(16);
       expect((await store.aggregates(T0)).totalCount).toBe(500);
@@ -437,7 +460,9 @@ describe('RedisSessionStore', () => {
       await store.upsert(manyIps(200, 0, 'before', now), now); // every shard has answered once
       server.pause();
       const failures = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => store.upsert([session(`during${i}`, '1.1.1.1', '6.0.0', now)], now).catch((error: unknown) => error)),
+        Array.from({ length: 20 }, (_, i) =>
+          store.upsert([session(`during${i}`, '1.1.1.1', '6.0.0', now)], now).catch((error: unknown) => error),
+        ),
       );
       expect(failures.every((failure) => failure instanceof StoreOutcomeUnknownError)).toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -458,7 +483,9 @@ describe('RedisSessionStore', () => {
         await eventually(() => store.upsert([session('synced', '8.8.8.8', '6.0.0', now)], now), 5000);
         replica.pause();
         const started = Date.now();
-        const failure = await store.upsert([session('unconfirmed', '1.1.1.1', '6.0.0', now)], now).catch((error: unknown) => error);
+        const failure = await store
+          .upsert([session('unconfirmed', '1.1.1.1', '6.0.0', now)], now)
+          .catch((error: unknown) => error);
         expect(failure).toBeInstanceOf(StoreOutcomeUnknownError);
         expect(Date.now() - started).toBeLessThan(1000);
         // The master did apply it: "unknown" is the honest answer, not "not stored".

@@ -192,7 +192,10 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       const stored: { id: string; field: string; record: string }[] = [];
       await Promise.all(
         [...byBucket].map(async ([key, entries]) => {
-          const records = await this.connection.call(() => client.hmget(key, ...entries.map(({ field }) => field)), 'read');
+          const records = await this.connection.call(
+            () => client.hmget(key, ...entries.map(({ field }) => field)),
+            'read',
+          );
           entries.forEach((entry, index) => {
             const record = records[index];
             if (record !== null) stored.push({ ...entry, record });
@@ -212,7 +215,9 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     };
     await Promise.all(
       [...byShard].flatMap(([shard, list]) =>
-        Array.from({ length: Math.ceil(list.length / FIND_CHUNK) }, (_, n) => findInShard(shard, list.slice(n * FIND_CHUNK, (n + 1) * FIND_CHUNK))),
+        Array.from({ length: Math.ceil(list.length / FIND_CHUNK) }, (_, n) =>
+          findInShard(shard, list.slice(n * FIND_CHUNK, (n + 1) * FIND_CHUNK)),
+        ),
       ),
     );
     return found;
@@ -265,7 +270,11 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     }
   }
 
-  private async readShard(shard: ShardKeys, mode: 'changes' | 'snapshot', position?: FeedPosition): Promise<ShardReply> {
+  private async readShard(
+    shard: ShardKeys,
+    mode: 'changes' | 'snapshot',
+    position?: FeedPosition,
+  ): Promise<ShardReply> {
     // Pages come as Buffers: the IPs are parsed in slices, never as one multi-megabyte string.
     const read = this.command(`${COMMANDS.read}Buffer`);
     const deadline = Date.now() + this.timeoutMs;
@@ -280,7 +289,15 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       if (kind === 'more') continue; // sessions came due meanwhile: the call swept a share of them
       if (kind === 'again' || kind === 'stale') return { kind: 'stale' };
       const [, revision, total, versions, counts, id, revisionAt, tagAt, complete] = reply as unknown as [
-        Buffer, Buffer, number, Buffer[], Buffer, Buffer, number, Buffer, number?,
+        Buffer,
+        Buffer,
+        number,
+        Buffer[],
+        Buffer,
+        Buffer,
+        number,
+        Buffer,
+        number?,
       ];
       const common = {
         revision: String(revision),
@@ -294,7 +311,11 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   }
 
   private async sendUpserts(shard: ShardKeys, sessions: StoredSession[], now: number): Promise<void> {
-    const rows = sessions.map((session) => [sessionField(session.id), String(session.seenAt), `${session.ip}|${wellFormed(session.clientVersion)}`]);
+    const rows = sessions.map((session) => [
+      sessionField(session.id),
+      String(session.seenAt),
+      `${session.ip}|${wellFormed(session.clientVersion)}`,
+    ]);
     await this.write(shard, COMMANDS.upsert, now, [JSON.stringify(rows)]);
   }
 
@@ -308,13 +329,22 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     const deadline = Date.now() + this.timeoutMs;
     const offset = this.clockOffsets[shard.index];
     const serverDeadline = offset === null ? 0 : deadline + offset;
-    const args = [...shard.keys, shard.bucketBase, now - this.ttlMs, this.ttlMs + KEY_GRACE_MS, tag(), serverDeadline, ...rest];
+    const args = [
+      ...shard.keys,
+      shard.bucketBase,
+      now - this.ttlMs,
+      this.ttlMs + KEY_GRACE_MS,
+      tag(),
+      serverDeadline,
+      ...rest,
+    ];
     const reply = (await this.connection.call(
       () => (this.waitForReplicas > 0 ? this.writeAndWait(command, args, deadline) : this.command(command)(...args)),
       'write',
       deadline,
     )) as [string, number?];
-    if (reply[0] === 'late') throw new StoreUnavailableError(new Error('Redis reached the call after its deadline and dropped it'));
+    if (reply[0] === 'late')
+      throw new StoreUnavailableError(new Error('Redis reached the call after its deadline and dropped it'));
     // The reply left the server before it arrived here: this offset is at most the true one.
     this.clockOffsets[shard.index] = Number(reply[1]) - Date.now();
   }
@@ -329,7 +359,9 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     if (waitError) throw new StoreOutcomeUnknownError(waitError);
     if ((reply as string[])[0] !== 'late' && Number(replicas) < this.waitForReplicas) {
       throw new StoreOutcomeUnknownError(
-        new Error(`the master applied the write, ${replicas} of ${this.waitForReplicas} replica(s) acknowledged it in time`),
+        new Error(
+          `the master applied the write, ${replicas} of ${this.waitForReplicas} replica(s) acknowledged it in time`,
+        ),
       );
     }
     return reply;

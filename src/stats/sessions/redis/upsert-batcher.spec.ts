@@ -3,7 +3,12 @@ import { StoreUnavailableError } from '../../errors/store-unavailable.error';
 import type { StoredSession } from '../session-store.interface';
 import { UpsertBatcher, UPSERT_CHUNK } from './upsert-batcher';
 
-const session = (id: string, seenAt = 1000, ip = '8.8.8.8'): StoredSession => ({ id, ip, clientVersion: '6.0.0', seenAt });
+const session = (id: string, seenAt = 1000, ip = '8.8.8.8'): StoredSession => ({
+  id,
+  ip,
+  clientVersion: '6.0.0',
+  seenAt,
+});
 /** Sessions whose id starts with "a" go to shard 0, the others to shard 1. */
 const shardOf = (s: StoredSession) => (s.id.startsWith('a') ? 0 : 1);
 
@@ -24,7 +29,10 @@ describe('UpsertBatcher', () => {
   it('splits a shard into calls of at most UPSERT_CHUNK sessions', async () => {
     const sizes: number[] = [];
     const batcher = new UpsertBatcher(async (_shard, sessions) => void sizes.push(sessions.length), shardOf);
-    await batcher.add(Array.from({ length: UPSERT_CHUNK + 5 }, (_, i) => session(`a${i}`)), 1000);
+    await batcher.add(
+      Array.from({ length: UPSERT_CHUNK + 5 }, (_, i) => session(`a${i}`)),
+      1000,
+    );
     expect(sizes).toEqual([UPSERT_CHUNK, 5]);
   });
 

@@ -74,7 +74,8 @@ export class UpsertBatcher {
       let chunks = byShard.get(shard);
       if (!chunks) byShard.set(shard, (chunks = []));
       let chunk = chunks[chunks.length - 1];
-      if (!chunk || chunk.sessions.length === UPSERT_CHUNK) chunks.push((chunk = { id: ++this.chunkIds, sessions: [], callers: [] }));
+      if (!chunk || chunk.sessions.length === UPSERT_CHUNK)
+        chunks.push((chunk = { id: ++this.chunkIds, sessions: [], callers: [] }));
       chunk.sessions.push(session);
       for (const each of others ? [caller, ...others] : [caller]) {
         // Counted once per chunk: the chunk's number marks the callers already in it.
