@@ -4,6 +4,7 @@ import { StatsAuthGuard } from './auth/stats-auth.guard';
 import { nearestName } from './common/nearest-name';
 import { StatsJwtStrategy } from './auth/stats-jwt.strategy';
 import { AcceptGuard } from './dashboard/accept.guard';
+import { DashboardBodyTransport } from './dashboard/dashboard-body.transport';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { DashboardService } from './dashboard/dashboard.service';
 import { StatsConfigurationError } from './errors/stats-configuration.error';
@@ -46,6 +47,7 @@ export class StatsModule {
         GeoService,
         VersionPolicyService,
         DashboardService,
+        DashboardBodyTransport,
         StatsJwtStrategy,
         StatsAuthGuard,
         AcceptGuard,

@@ -2,7 +2,8 @@ import type { ExecutionContext } from '@nestjs/common';
 import { NotAcceptableError } from '../errors/not-acceptable.error';
 import type { HttpPlatformHost } from '../http/http-platform.host';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
-import { AcceptGuard, negotiatedMediaType } from './accept.guard';
+import { AcceptGuard } from './accept.guard';
+import { mediaTypeOf } from './negotiated-media-type.decorator';
 
 const VENDOR = 'application/vnd.example.stats-v1+json';
 
@@ -61,11 +62,11 @@ describe('AcceptGuard', () => {
     expect(guard(['application/json']).negotiate('application/json;q=0, */*')).toBeNull();
   });
 
-  it('records the negotiated type on the request for the handler', () => {
+  it('records the negotiated type for the handler, beside the request', () => {
     const request = { method: 'GET', headers: { accept: VENDOR } };
     expect(guard().canActivate(contextFor(request))).toBe(true);
-    expect(negotiatedMediaType(request)).toBe(VENDOR);
-    expect(negotiatedMediaType({})).toBe('application/json');
+    expect(mediaTypeOf(request)).toBe(VENDOR);
+    expect(mediaTypeOf({})).toBe('application/json');
   });
 
   it('throws NotAcceptableError (406) when nothing is acceptable', () => {

@@ -5,8 +5,7 @@ import { NotAcceptableError } from '../errors/not-acceptable.error';
 import { HttpPlatformHost } from '../http/http-platform.host';
 import { STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
-
-const NEGOTIATED = Symbol('stats:negotiated-media-type');
+import { rememberMediaType } from './negotiated-media-type.decorator';
 
 /** What the guard reads of a request, the same on Express and Fastify. */
 interface IncomingRequest {
@@ -36,7 +35,7 @@ export class AcceptGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<IncomingRequest & { [NEGOTIATED]?: string }>();
+    const request = context.switchToHttp().getRequest<IncomingRequest>();
     const mediaType = this.negotiate(request.headers.accept);
     if (!mediaType) {
       const accept = JSON.stringify(String(request.headers.accept)).slice(0, 200);
@@ -45,7 +44,7 @@ export class AcceptGuard implements CanActivate {
       );
       throw new NotAcceptableError();
     }
-    request[NEGOTIATED] = mediaType;
+    rememberMediaType(request, mediaType); // for the handler's @NegotiatedMediaType()
     return true;
   }
 
@@ -56,9 +55,4 @@ export class AcceptGuard implements CanActivate {
     const chosen = new Negotiator({ headers }).mediaType(this.offered);
     return chosen ? chosen.slice(0, -CHARSET.length) : null;
   }
-}
-
-/** The media type AcceptGuard chose for this request. */
-export function negotiatedMediaType(request: object): string {
-  return (request as { [NEGOTIATED]?: string })[NEGOTIATED] ?? 'application/json';
 }
