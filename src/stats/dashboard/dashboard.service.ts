@@ -10,6 +10,7 @@ import type { ActiveSession, SessionSource } from '../sessions/session.types';
 import { SESSION_STORE, STATS_RESOLVED_OPTIONS } from '../stats.constants';
 import type { ResolvedStatsOptions } from '../stats-options.resolver';
 import { VersionPolicyService } from '../versions/version-policy.service';
+import { bodyHead, bodyTail, versionJson } from './dashboard-body.format';
 import { DashboardSessionsDto } from './dashboard.dto';
 import { LocationTally } from './location-tally';
 import type { BodyParts } from './paced-body.writer';
@@ -149,19 +150,14 @@ export class DashboardService {
     return sessions;
   }
 
-  /** The body in the documented field order; versions newest first, kept in order as pairs. */
+  /** The body (see dashboard-body.format.ts); versions newest first. */
   private serialise({ totalCount, sessionsByVersion }: Tally): Promise<Buffer[]> {
     const versions = [...sessionsByVersion.keys()]
       .sort(this.versionPolicy.compareNewestFirst)
-      .map(
-        (version) =>
-          `${JSON.stringify(version)}:{"supportStatus":"${this.versionPolicy.supportStatus(version)}",` +
-          `"sessionCount":${sessionsByVersion.get(version)}}`,
+      .map((version) =>
+        versionJson(version, this.versionPolicy.supportStatus(version), sessionsByVersion.get(version)!),
       );
-    return this.locations.serialise(
-      Buffer.from(`{"totalCount":${totalCount},"geoIpData":[`),
-      Buffer.from(`],"versions":{${versions.join(',')}}}`),
-    );
+    return this.locations.serialise(Buffer.from(bodyHead(totalCount)), Buffer.from(bodyTail(versions)));
   }
 }
 

@@ -1,6 +1,7 @@
 import { ShardedMap } from '../common/sharded-map';
 import { Slice } from '../common/slice';
 import type { GeoLocation, GeoService } from '../geo/geo.service';
+import { locationJson } from './dashboard-body.format';
 
 interface LocationEntry {
   location: GeoLocation;
@@ -202,13 +203,8 @@ async function serialiseRun(run: Run, slice: Slice): Promise<Buffer> {
 
 /** The documented field order of SessionGeoData. */
 async function serialiseEntry(entry: LocationEntry, slice: Slice): Promise<string> {
-  const { sessionCount, location } = entry;
   entry.ipsJson ??= await serialiseIps(entry.ips, slice);
-  return (
-    `{"sessionCount":${sessionCount},"latitude":${location.latitude},"longitude":${location.longitude},` +
-    `"countryCode":${JSON.stringify(location.countryCode)},"continentCode":${JSON.stringify(location.continentCode)},` +
-    `"ips":${entry.ipsJson}}`
-  );
+  return locationJson(entry.sessionCount, entry.location, entry.ipsJson);
 }
 
 /** A JSON array of strings, written in batches: one location may hold a hundred thousand IPs. */
