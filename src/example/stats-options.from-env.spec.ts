@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigService } from '@nestjs/config';
 import { StatsConfigurationError } from '../stats';
-import { resolveStatsOptions } from '../stats/stats-options.resolver';
+import { resolveStatsOptions } from '../stats/stats-options.validation';
 import { statsOptionsFromEnv } from './stats-options.from-env';
 import * as example from './stats-options.from-env';
 

@@ -10,7 +10,7 @@ export type {
   StatsTrackingOptions,
 } from './stats-options.interface';
 export { SESSION_STORE, STATS_RESOLVED_OPTIONS } from './stats.constants';
-export { resolveStatsOptions, type ResolvedStatsOptions } from './stats-options.resolver';
+export { resolveStatsOptions, type ResolvedStatsOptions } from './stats-options.validation';
 export { StatsAuthGuard } from './auth/stats-auth.guard';
 export { RequireRoles } from './auth/require-roles.decorator';
 export { DashboardService } from './dashboard/dashboard.service';

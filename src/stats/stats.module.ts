@@ -17,7 +17,7 @@ import { SessionTrackingInterceptor } from './sessions/session-tracking.intercep
 import { SessionsService } from './sessions/sessions.service';
 import { SESSION_STORE, STATS_MODULE_OPTIONS, STATS_RESOLVED_OPTIONS } from './stats.constants';
 import type { StatsModuleAsyncOptions, StatsModuleOptions, StatsOptionsFactory } from './stats-options.interface';
-import { resolveStatsOptions } from './stats-options.resolver';
+import { resolveStatsOptions } from './stats-options.validation';
 import { VersionPolicyService } from './versions/version-policy.service';
 
 /**
@@ -57,6 +57,7 @@ export class StatsModule {
         StatsHealthIndicator,
       ],
       exports: [
+        // The guard and the interceptor on a host's routes are built in the host's module: they need it.
         STATS_RESOLVED_OPTIONS,
         SESSION_STORE,
         SessionsService,

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { InsufficientPermissionsError } from '../errors/insufficient-permissions.error';
 import { KeySetUnavailableError } from '../errors/key-set-unavailable.error';
 import { TokenError } from '../errors/token.error';
-import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import type { ResolvedStatsOptions } from '../stats-options.validation';
 import { RequireRoles } from './require-roles.decorator';
 import { StatsAuthGuard } from './stats-auth.guard';
 import type { StatsJwtStrategy } from './stats-jwt.strategy';

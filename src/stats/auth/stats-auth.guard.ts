@@ -4,7 +4,7 @@ import { InsufficientPermissionsError } from '../errors/insufficient-permissions
 import { KeySetUnavailableError } from '../errors/key-set-unavailable.error';
 import { TokenError } from '../errors/token.error';
 import { REQUIRED_ROLES_METADATA, STATS_RESOLVED_OPTIONS } from '../stats.constants';
-import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import type { ResolvedStatsOptions } from '../stats-options.validation';
 import { readBearerToken, type HeaderSource } from './bearer-token.extractor';
 import { unacceptableTokenReason } from './jwt-claims';
 import { rolesHeld } from './roles';

@@ -4,7 +4,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { Passport } from 'passport';
 import { Strategy, type StrategyOptionsWithoutRequest } from 'passport-jwt';
 import { STATS_JWT_STRATEGY, STATS_RESOLVED_OPTIONS } from '../stats.constants';
-import type { ResolvedAuthOptions, ResolvedStatsOptions } from '../stats-options.resolver';
+import type { ResolvedAuthOptions, ResolvedStatsOptions } from '../stats-options.validation';
 import { JwksKeyProvider } from './jwks-key-provider';
 
 /** The passport registry of each strategy; see `getPassportInstance`. */

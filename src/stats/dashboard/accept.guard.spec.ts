@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { NotAcceptableError } from '../errors/not-acceptable.error';
 import type { HttpPlatformHost } from '../http/http-platform.host';
-import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import type { ResolvedStatsOptions } from '../stats-options.validation';
 import { AcceptGuard } from './accept.guard';
 import { mediaTypeOf } from './negotiated-media-type.decorator';
 

@@ -4,7 +4,7 @@ import Negotiator from 'negotiator';
 import { NotAcceptableError } from '../errors/not-acceptable.error';
 import { HttpPlatformHost } from '../http/http-platform.host';
 import { STATS_RESOLVED_OPTIONS } from '../stats.constants';
-import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import type { ResolvedStatsOptions } from '../stats-options.validation';
 import { rememberMediaType } from './negotiated-media-type.decorator';
 
 /** What the guard reads of a request, the same on Express and Fastify. */

@@ -2,7 +2,7 @@ import { GeoService } from '../geo/geo.service';
 import { MemorySessionStore } from '../sessions/memory-session.store';
 import type { SessionAggregates, SessionStore } from '../sessions/session-store.interface';
 import type { ActiveSession } from '../sessions/session.types';
-import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import type { ResolvedStatsOptions } from '../stats-options.validation';
 import { VersionPolicyService } from '../versions/version-policy.service';
 import { DashboardService } from './dashboard.service';
 

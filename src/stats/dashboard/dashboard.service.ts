@@ -8,7 +8,7 @@ import { storedSessionFromSource, type SourceRecordProblem } from '../sessions/s
 import type { SessionAggregates, SessionStore } from '../sessions/session-store.interface';
 import type { ActiveSession, SessionSource } from '../sessions/session.types';
 import { SESSION_STORE, STATS_RESOLVED_OPTIONS } from '../stats.constants';
-import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import type { ResolvedStatsOptions } from '../stats-options.validation';
 import { VersionPolicyService } from '../versions/version-policy.service';
 import { bodyHead, bodyTail, versionJson } from './dashboard-body.format';
 import { DashboardSessionsDto } from './dashboard.dto';

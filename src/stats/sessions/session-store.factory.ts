@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import type { ResolvedStatsOptions } from '../stats-options.validation';
 import { MemorySessionStore } from './memory-session.store';
 import { RedisSessionStore } from './redis/redis-session.store';
 import type { SessionStore } from './session-store.interface';

@@ -11,7 +11,7 @@ import type { Observable } from 'rxjs';
 import { claimAt } from '../auth/roles';
 import { ThrottledLog } from '../common/throttled-log';
 import { STATS_RESOLVED_OPTIONS } from '../stats.constants';
-import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import type { ResolvedStatsOptions } from '../stats-options.validation';
 import { SessionsService } from './sessions.service';
 
 /** At most one warning per this interval, so a misbehaving client cannot flood the log. */

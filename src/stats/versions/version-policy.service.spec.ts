@@ -1,4 +1,4 @@
-import { resolveStatsOptions } from '../stats-options.resolver';
+import { resolveStatsOptions } from '../stats-options.validation';
 import { VersionPolicyService } from './version-policy.service';
 
 describe('VersionPolicyService', () => {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { coerce, compare, satisfies, SemVer } from 'semver';
 import { STATS_RESOLVED_OPTIONS } from '../stats.constants';
-import type { ResolvedStatsOptions } from '../stats-options.resolver';
+import type { ResolvedStatsOptions } from '../stats-options.validation';
 
 export type SupportStatus = 'full' | 'partial' | 'none';
 

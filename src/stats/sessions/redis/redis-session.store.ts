@@ -4,7 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { StatsConfigurationError } from '../../errors/stats-configuration.error';
 import { StoreOutcomeUnknownError } from '../../errors/store-outcome-unknown.error';
 import { StoreUnavailableError } from '../../errors/store-unavailable.error';
-import { resolveKeyPrefix } from '../../stats-options.resolver';
+import { resolveKeyPrefix } from '../../stats-options.validation';
 import type { SessionAggregates, SessionStore, StoredSession } from '../session-store.interface';
 import { isRedisClient, notARedisClient } from './redis-client';
 import { ChangeFeedReader, type FeedPosition, type ShardReply } from './change-feed.reader';

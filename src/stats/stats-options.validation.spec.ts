@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
 import { StatsConfigurationError } from './errors/stats-configuration.error';
 import type { StatsModuleOptions } from './stats-options.interface';
-import { resolveStatsOptions } from './stats-options.resolver';
+import { resolveStatsOptions } from './stats-options.validation';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 const VERSION_POLICY = { full: '>=6.0.0', partial: '>=5.5.0 <6.0.0' };
