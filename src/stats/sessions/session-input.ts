@@ -7,33 +7,75 @@ export const MAX_SESSION_ID_LENGTH = 256;
 export const MAX_CLIENT_VERSION_LENGTH = 128;
 export const UNKNOWN_VERSION = 'unknown';
 
-/** Validates `touch` input; throws {@link InvalidSessionError} naming the field. */
-export function storedSessionFromTouch(input: TouchSessionInput, now: number): StoredSession {
-  if (typeof input !== 'object' || input === null) throw new InvalidSessionError('input', 'must be an object');
-  const id = sessionId(input.id);
-  const ip = normalizeIp(input.ip);
-  if (ip === null) throw new InvalidSessionError('ip', `${describe(input.ip)} is not an IPv4 or IPv6 address`);
-  const clientVersion = clientVersionKey(input.clientVersion);
+/** A field of a reported session that could not be read, and why. */
+interface FieldProblem<Field extends string> {
+  field: Field;
+  problem: string;
+}
+
+/**
+ * The one reading of a reported session, for `touch` and for sources alike: each field normalised,
+ * or its problem, in the order id, IP, version, time. An unusable field reads as null.
+ */
+function readSession<TimeField extends string>(
+  fields: { id: unknown; ip: unknown; clientVersion: unknown; time: unknown },
+  timeField: TimeField,
+  now: number,
+): {
+  id: string | null;
+  ip: string | null;
+  clientVersion: string | null;
+  seenAt: number;
+  problems: FieldProblem<'id' | 'ip' | 'clientVersion' | TimeField>[];
+} {
+  const problems: FieldProblem<'id' | 'ip' | 'clientVersion' | TimeField>[] = [];
+  const { id: rawId, ip: rawIp, clientVersion: rawVersion, time } = fields;
+  const readResult = readId(rawId);
+  const id = typeof readResult === 'string' ? readResult : null;
+  if (typeof readResult !== 'string') problems.push({ field: 'id', problem: readResult.problem });
+  const ip = normalizeIp(rawIp);
+  if (ip === null) problems.push({ field: 'ip', problem: `${describe(rawIp)} is not an IPv4 or IPv6 address` });
+  const clientVersion = clientVersionKey(rawVersion);
   if (clientVersion === null) {
-    throw new InvalidSessionError(
-      'clientVersion',
-      `must be a string of at most ${MAX_CLIENT_VERSION_LENGTH} characters`,
-    );
+    problems.push({
+      field: 'clientVersion',
+      problem: `must be a string of at most ${MAX_CLIENT_VERSION_LENGTH} characters`,
+    });
   }
   let seenAt = now;
-  if (input.seenAt !== undefined) {
-    const time = toEpochMs(input.seenAt);
-    if (time === null) throw new InvalidSessionError('seenAt', 'must be a valid Date or epoch milliseconds');
-    seenAt = Math.min(time, now);
+  if (time !== undefined) {
+    const epochMs = toEpochMs(time);
+    if (epochMs === null) problems.push({ field: timeField, problem: 'must be a valid Date or epoch milliseconds' });
+    else seenAt = Math.min(epochMs, now); // a time in the future counts as now
   }
-  return { id, ip, clientVersion, seenAt };
+  return { id, ip, clientVersion, seenAt, problems };
+}
+
+/** Validates `touch` input; throws {@link InvalidSessionError} naming the first unusable field. */
+export function storedSessionFromTouch(input: TouchSessionInput, now: number): StoredSession {
+  if (typeof input !== 'object' || input === null) throw new InvalidSessionError('input', 'must be an object');
+  const read = readSession(
+    { id: input.id, ip: input.ip, clientVersion: input.clientVersion, time: input.seenAt },
+    'seenAt',
+    now,
+  );
+  const [first] = read.problems;
+  if (first) throw new InvalidSessionError(first.field, first.problem);
+  return { id: read.id!, ip: read.ip!, clientVersion: read.clientVersion!, seenAt: read.seenAt };
 }
 
 export function sessionId(raw: unknown): string {
-  if (typeof raw !== 'string' || raw.length === 0) throw new InvalidSessionError('id', 'must be a non-empty string');
-  if (raw.length > MAX_SESSION_ID_LENGTH) {
-    throw new InvalidSessionError('id', `must be at most ${MAX_SESSION_ID_LENGTH} characters`);
-  }
+  const id = readId(raw);
+  if (typeof id !== 'string') throw new InvalidSessionError('id', id.problem);
+  return id;
+}
+
+type IdProblem = { problem: string };
+
+/** The id as given, or why it is not one. */
+function readId(raw: unknown): string | IdProblem {
+  if (typeof raw !== 'string' || raw.length === 0) return { problem: 'must be a non-empty string' };
+  if (raw.length > MAX_SESSION_ID_LENGTH) return { problem: `must be at most ${MAX_SESSION_ID_LENGTH} characters` };
   return raw;
 }
 
@@ -54,25 +96,19 @@ export function storedSessionFromSource(
     problems.add('id');
     return null;
   }
-  const id = record.id;
-  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_SESSION_ID_LENGTH) {
+  // A source's missing time is null as often as undefined.
+  const time = record.lastSeenAt === null ? undefined : record.lastSeenAt;
+  const read = readSession(
+    { id: record.id, ip: record.ip, clientVersion: record.clientVersion, time },
+    'lastSeenAt',
+    now,
+  );
+  if (read.id === null) {
     problems.add('id');
     return null;
   }
-  const ip = normalizeIp(record.ip);
-  if (ip === null) problems.add('ip');
-  let clientVersion = clientVersionKey(record.clientVersion);
-  if (clientVersion === null) {
-    problems.add('clientVersion');
-    clientVersion = UNKNOWN_VERSION;
-  }
-  let seenAt = now;
-  if (record.lastSeenAt !== undefined && record.lastSeenAt !== null) {
-    const time = toEpochMs(record.lastSeenAt);
-    if (time === null) problems.add('lastSeenAt');
-    else seenAt = Math.min(time, now);
-  }
-  return { id, ip, clientVersion, seenAt };
+  for (const { field } of read.problems) problems.add(field);
+  return { id: read.id, ip: read.ip, clientVersion: read.clientVersion ?? UNKNOWN_VERSION, seenAt: read.seenAt };
 }
 
 /** The dashboard key of a reported version: trimmed; missing or empty is `unknown`; null if unusable. */
