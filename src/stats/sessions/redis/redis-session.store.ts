@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
+import { SharedCheck } from '../../common/shared-check';
 import { StatsConfigurationError } from '../../errors/stats-configuration.error';
-import { StoreOutcomeUnknownError } from '../../errors/store-outcome-unknown.error';
-import { StoreUnavailableError } from '../../errors/store-unavailable.error';
 import { resolveKeyPrefix } from '../../stats-options.validation';
 import type { SessionAggregates, SessionStore, StoredSession } from '../session-store.interface';
 import { isRedisClient, notARedisClient } from './redis-client';
@@ -11,6 +9,7 @@ import { ChangeFeedReader, type FeedPosition, type ShardReply } from './change-f
 import { RedisConnection } from './redis-connection';
 import { DEFAULT_SHARDS, RedisLayout, sessionBucket, sessionField, type ShardKeys } from './redis-layout';
 import { READ_SCRIPT, REMOVE_SCRIPT, REVISIONS_SCRIPT, UPSERT_SCRIPT } from './redis-scripts';
+import { changeTag, ShardWriter } from './shard-writer';
 import { UpsertBatcher, UPSERT_CHUNK } from './upsert-batcher';
 
 export interface RedisSessionStoreOptions {
@@ -29,8 +28,6 @@ export interface RedisSessionStoreOptions {
   ttlSeconds: number;
 }
 
-/** Keys outlive the newest session by this much, so an abandoned prefix leaves Redis on its own. */
-const KEY_GRACE_MS = 60_000;
 /** Ids per HMGET of `find`. */
 const FIND_CHUNK = 10_000;
 
@@ -64,22 +61,23 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
   private readonly reader: ChangeFeedReader;
   /** Reads of the change feeds run one after the other: each continues where the last one stopped. */
   private feedRead: Promise<unknown> = Promise.resolve();
-  /** Per shard: the Redis server's clock minus ours, at most (learnt from replies); null until known. */
-  private readonly clockOffsets: (number | null)[];
-  private revisionCheck: { running: Promise<string>; next: Promise<string> | null; nextNow: number } | null = null;
-  private readonly waitForReplicas: number;
+  private readonly writer: ShardWriter;
+  private readonly revisionCheck = new SharedCheck((now: number) => this.checkRevision(now));
 
   constructor(options: RedisSessionStoreOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
     this.timeoutMs = options.commandTimeoutMs;
-    this.waitForReplicas = options.waitForReplicas ?? 0;
     const shards = options.shards ?? DEFAULT_SHARDS;
     if (options.client !== undefined && !isRedisClient(options.client)) {
       throw new StatsConfigurationError('sessions.redis.client', notARedisClient(options.client));
     }
     this.layout = new RedisLayout(resolveKeyPrefix(options.keyPrefix), shards);
-    this.clockOffsets = new Array<number | null>(shards).fill(null);
     this.connection = new RedisConnection(options);
+    this.writer = new ShardWriter(this.connection, shards, {
+      ttlMs: this.ttlMs,
+      timeoutMs: this.timeoutMs,
+      waitForReplicas: options.waitForReplicas ?? 0,
+    });
     const client = this.connection.client;
     client.defineCommand(COMMANDS.read, { numberOfKeys: 4, lua: READ_SCRIPT });
     client.defineCommand(COMMANDS.revisions, { lua: REVISIONS_SCRIPT }); // numberOfKeys given per call
@@ -118,34 +116,18 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     await Promise.all(
       [...byShard].map(async ([shard, fields]) => {
         for (let start = 0; start < fields.length; start += UPSERT_CHUNK) {
-          await this.write(shard, COMMANDS.remove, now, fields.slice(start, start + UPSERT_CHUNK));
+          await this.writer.write(shard, COMMANDS.remove, now, fields.slice(start, start + UPSERT_CHUNK));
         }
       }),
     );
   }
 
   /**
-   * The revisions of all shards, after expiring what is due. Calls made while a check is under way
-   * share the next one, which starts when that one ends: under load the store answers one check
-   * per round trip, however many requests ask, and each answer is as new as the request.
+   * The revisions of all shards, after expiring what is due; concurrent calls share checks
+   * ({@link SharedCheck}), each answer as new as its call.
    */
   revision(now: number): Promise<string> {
-    if (!this.revisionCheck) return this.startRevisionCheck(now);
-    const check = this.revisionCheck;
-    check.nextNow = Math.max(check.nextNow, now); // the newest time of the requests that wait for it
-    check.next ??= check.running.catch(() => undefined).then(() => this.startRevisionCheck(check.nextNow));
-    return check.next;
-  }
-
-  private startRevisionCheck(now: number): Promise<string> {
-    const running = this.checkRevision(now);
-    this.revisionCheck = { running, next: null, nextNow: now };
-    void running
-      .catch(() => undefined)
-      .then(() => {
-        if (this.revisionCheck?.running === running && !this.revisionCheck.next) this.revisionCheck = null;
-      });
-    return running;
+    return this.revisionCheck.run(now);
   }
 
   aggregates(now: number): Promise<SessionAggregates> {
@@ -244,7 +226,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       this.layout.shards.map(async (shard) => {
         for (;;) {
           const reply = (await this.connection.call(
-            () => read(...shard.keys, shard.bucketBase, now - this.ttlMs, tag(), 'revision'),
+            () => read(...shard.keys, shard.bucketBase, now - this.ttlMs, changeTag(), 'revision'),
             'read',
             deadline,
           )) as [string, string?];
@@ -262,7 +244,8 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     const keys = shards.flatMap((shard) => shard.keys);
     for (;;) {
       const reply = (await this.connection.call(
-        () => revisions(keys.length, ...keys, now - this.ttlMs, tag(), ...shards.map((shard) => shard.bucketBase)),
+        () =>
+          revisions(keys.length, ...keys, now - this.ttlMs, changeTag(), ...shards.map((shard) => shard.bucketBase)),
         'read',
         deadline,
       )) as [string, string?];
@@ -281,7 +264,7 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
     const where = position ? [position.id, position.revision, position.tag] : [];
     for (;;) {
       const reply = (await this.connection.call(
-        () => read(...shard.keys, shard.bucketBase, this.readCutoff, tag(), mode, ...where),
+        () => read(...shard.keys, shard.bucketBase, this.readCutoff, changeTag(), mode, ...where),
         'read',
         deadline,
       )) as Buffer[] & (number | Buffer | Buffer[])[];
@@ -316,66 +299,13 @@ export class RedisSessionStore implements SessionStore, OnApplicationShutdown {
       String(session.seenAt),
       `${session.ip}|${wellFormed(session.clientVersion)}`,
     ]);
-    await this.write(shard, COMMANDS.upsert, now, [JSON.stringify(rows)]);
-  }
-
-  /**
-   * A write to one shard, bounded by the command timeout. The script is told the deadline in the
-   * server's time (our clock plus the offset learnt, which errs early), so that Redis, should it
-   * get to the call later, drops it: the caller was told it failed. With `waitForReplicas`, the
-   * write counts as done only once that many replicas have it (WAIT, on the same connection).
-   */
-  private async write(shard: ShardKeys, command: string, now: number, rest: string[]): Promise<void> {
-    const deadline = Date.now() + this.timeoutMs;
-    const offset = this.clockOffsets[shard.index];
-    const serverDeadline = offset === null ? 0 : deadline + offset;
-    const args = [
-      ...shard.keys,
-      shard.bucketBase,
-      now - this.ttlMs,
-      this.ttlMs + KEY_GRACE_MS,
-      tag(),
-      serverDeadline,
-      ...rest,
-    ];
-    const reply = (await this.connection.call(
-      () => (this.waitForReplicas > 0 ? this.writeAndWait(command, args, deadline) : this.command(command)(...args)),
-      'write',
-      deadline,
-    )) as [string, number?];
-    if (reply[0] === 'late')
-      throw new StoreUnavailableError(new Error('Redis reached the call after its deadline and dropped it'));
-    // The reply left the server before it arrived here: this offset is at most the true one.
-    this.clockOffsets[shard.index] = Number(reply[1]) - Date.now();
-  }
-
-  /** The script and a WAIT in one pipeline, so both go to the node that ran the script. */
-  private async writeAndWait(command: string, args: (string | number)[], deadline: number): Promise<unknown> {
-    const pipeline = this.connection.client.pipeline();
-    (pipeline as unknown as Record<string, (...args: (string | number)[]) => unknown>)[command](...args);
-    pipeline.wait(this.waitForReplicas, Math.max(1, deadline - Date.now()));
-    const [[scriptError, reply], [waitError, replicas]] = (await pipeline.exec()) as [Error | null, unknown][];
-    if (scriptError) throw scriptError;
-    if (waitError) throw new StoreOutcomeUnknownError(waitError);
-    if ((reply as string[])[0] !== 'late' && Number(replicas) < this.waitForReplicas) {
-      throw new StoreOutcomeUnknownError(
-        new Error(
-          `the master applied the write, ${replicas} of ${this.waitForReplicas} replica(s) acknowledged it in time`,
-        ),
-      );
-    }
-    return reply;
+    await this.writer.write(shard, COMMANDS.upsert, now, [JSON.stringify(rows)]);
   }
 
   private command(name: string): ScriptCommand {
     const client = this.connection.client;
     return (client as unknown as Record<string, ScriptCommand>)[name].bind(client);
   }
-}
-
-/** A tag naming one change: readers recognise the history they followed by it. */
-function tag(): string {
-  return randomBytes(6).toString('base64url');
 }
 
 /**
